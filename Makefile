@@ -1,0 +1,53 @@
+# AIGNE Hub in Go. `make run` starts the hub with the bundled emulator;
+# `make test` runs every test. Both build what they need first.
+
+GO        ?= go
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+PLUGINS   := $(patsubst plugins/%/main.go,%,$(wildcard plugins/*/main.go))
+WASM      := $(foreach p,$(PLUGINS),plugins/wasm/$(p).wasm)
+EMULATOR_ADDR ?= 127.0.0.1:8081
+
+.PHONY: all build plugins run test test-short bench vet fmt clean
+
+all: build
+
+plugins: $(WASM)
+
+# Each built-in plugin is a Go wasip1 reactor; the hub binary embeds them.
+plugins/wasm/%.wasm: $(shell find plugins sdk -name '*.go' -not -name '*_test.go') go.mod sdk/go.mod
+	GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -buildmode=c-shared -ldflags="-s -w" -o $@ ./plugins/$*
+
+build: plugins
+	$(GO) build -trimpath -ldflags="$(LDFLAGS)" -o bin/hub ./cmd/hub
+	$(GO) build -trimpath -ldflags="$(LDFLAGS)" -o bin/emulator ./cmd/emulator
+
+# Without OPENAI_API_KEY the openai provider is served by the bundled
+# emulator; with it, by the real API.
+run: build
+	@if [ -z "$$OPENAI_API_KEY" ]; then \
+	  echo "OPENAI_API_KEY is not set: serving the openai provider from the emulator on $(EMULATOR_ADDR)"; \
+	  bin/emulator -listen $(EMULATOR_ADDR) & emu=$$!; \
+	  trap 'kill $$emu 2>/dev/null' EXIT INT TERM; \
+	  OPENAI_BASE_URL=http://$(EMULATOR_ADDR)/v1 OPENAI_API_KEY=emulator bin/hub serve -config hub.toml; \
+	else \
+	  bin/hub serve -config hub.toml; \
+	fi
+
+vet:
+	$(GO) vet ./...
+	cd sdk && $(GO) vet ./... && GOOS=wasip1 GOARCH=wasm $(GO) vet ./...
+
+test: plugins vet
+	cd sdk && $(GO) test -race ./...
+	$(GO) test -race -timeout 20m ./...
+
+bench: build
+	$(GO) run ./cmd/hubbench -hub bin/hub -emulator bin/emulator
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./host/proxy/ ./runtime/
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin plugins/wasm/*.wasm

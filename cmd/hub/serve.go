@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/aignehub/hub/host/app"
+	"github.com/aignehub/hub/host/config"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", stderr)
+	cfgPath := configFlag(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+	slog.SetDefault(logger)
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	hub, err := app.New(ctx, app.Options{Config: cfg, Logger: logger})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		hub.Shutdown(context.Background())
+		return fmt.Errorf("listen: %w", err)
+	}
+	logger.Info("hub listening", "addr", ln.Addr().String(), "version", version, "data_dir", cfg.DataDir)
+	errc := make(chan error, 1)
+	go func() { errc <- hub.Serve(ln) }()
+
+	select {
+	case err := <-errc:
+		hub.Shutdown(context.Background())
+		return err
+	case <-ctx.Done():
+	}
+	stop() // a second signal kills the process the default way
+	grace := cfg.Limits.ShutdownGrace.Std()
+	logger.Info("shutting down", "grace", grace)
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := hub.Shutdown(sctx); err != nil {
+		return err
+	}
+	<-errc
+	logger.Info("stopped")
+	return nil
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.Log.SlogLevel()}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,295 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Defaults for every setting. [Defaults] returns a Config holding them; a key absent
+// from the file keeps its default.
+const (
+	DefaultListen    = "127.0.0.1:8080"
+	DefaultDataDir   = "./data"
+	DefaultLogLevel  = "info"
+	DefaultLogFormat = "text"
+
+	DefaultMaxRequestBody         = 4 * MiB
+	DefaultPluginDeadline         = Duration(2 * time.Second)
+	DefaultPluginMemory           = 64 * MiB
+	DefaultPluginMaxOutput        = 16 * MiB
+	DefaultUpstreamTimeout        = Duration(10 * time.Minute)
+	DefaultUpstreamConnectTimeout = Duration(10 * time.Second)
+	DefaultShutdownGrace          = Duration(30 * time.Second)
+
+	// DefaultPoolSize is the number of warm instances a plugin may keep when its
+	// pool_size is 0.
+	DefaultPoolSize = 4
+	// DefaultMinIdle is the number of instances kept warm when min_idle is 0.
+	DefaultMinIdle = 1
+)
+
+// BuiltinSourcePrefix starts a plugin source that names a plugin built into the
+// binary: "builtin:openai".
+const BuiltinSourcePrefix = "builtin:"
+
+// BuiltinPlugins is the set of plugin names the binary has built in. [Parse] and
+// [Load] accept "builtin:NAME" sources, and provider plugin references without a
+// [plugins.NAME] entry, only for these names (unless [Options.Builtins] is set). The
+// binary may extend it before loading a config.
+var BuiltinPlugins = []string{"openai"}
+
+// Config is the hub's configuration, read from a TOML file (hub.toml) by [Load] or
+// [Parse]. Absent keys keep the values of [Defaults].
+type Config struct {
+	// Listen is the HTTP listen address, host:port (host may be empty for all
+	// interfaces, port may be 0 for any). ${NAME} and ${NAME:-default} environment
+	// references are expanded. Default DefaultListen.
+	Listen string `toml:"listen"`
+
+	// DataDir holds the SQLite database and the compilation cache. A relative path is
+	// resolved against the config file's directory; after Parse/Load it is absolute.
+	// Default DefaultDataDir.
+	DataDir string `toml:"data_dir"`
+
+	// Log configures the process log.
+	Log Log `toml:"log"`
+
+	// Limits bounds requests, plugins and upstream calls.
+	Limits Limits `toml:"limits"`
+
+	// Plugins are the plugin modules, keyed by plugin name ([plugins.NAME]). After
+	// Parse/Load it also holds an entry, with defaults, for every builtin plugin a
+	// provider names without a [plugins.NAME] table. Default empty.
+	Plugins map[string]PluginEntry `toml:"plugins"`
+
+	// Providers are the upstream providers ([[providers]]), in file order. At least one
+	// is required.
+	Providers []Provider `toml:"providers"`
+
+	file string // as given to Parse/Load
+	dir  string // absolute directory relative paths resolve against
+}
+
+// Log configures the process log ([log]).
+type Log struct {
+	// Level is one of "debug", "info", "warn", "error". Default DefaultLogLevel.
+	Level string `toml:"level"`
+	// Format is "text" or "json". Default DefaultLogFormat.
+	Format string `toml:"format"`
+}
+
+// SlogLevel returns Level as a [slog.Level] (info for an unknown level).
+func (l Log) SlogLevel() slog.Level {
+	switch l.Level {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// Limits bounds requests, plugins and upstream calls ([limits]).
+type Limits struct {
+	// MaxRequestBody is the largest accepted client request body, 1KiB..1GiB.
+	// Default DefaultMaxRequestBody.
+	MaxRequestBody Size `toml:"max_request_body"`
+	// PluginDeadline bounds one plugin call, 1ms..10m. Default DefaultPluginDeadline.
+	PluginDeadline Duration `toml:"plugin_deadline"`
+	// PluginMemory is the memory limit of one plugin instance: a multiple of 64KiB
+	// (the Wasm page size), 16MiB..4GiB. Default DefaultPluginMemory.
+	PluginMemory Size `toml:"plugin_memory"`
+	// PluginMaxOutput is the largest single result a plugin call may return,
+	// 1KiB..PluginMemory. Default DefaultPluginMaxOutput.
+	PluginMaxOutput Size `toml:"plugin_max_output"`
+	// UpstreamTimeout bounds a whole upstream call, streaming included, 1s..24h.
+	// Default DefaultUpstreamTimeout.
+	UpstreamTimeout Duration `toml:"upstream_timeout"`
+	// UpstreamConnectTimeout bounds dialing an upstream, 1ms..UpstreamTimeout.
+	// Default DefaultUpstreamConnectTimeout.
+	UpstreamConnectTimeout Duration `toml:"upstream_connect_timeout"`
+	// ShutdownGrace is how long shutdown waits for in-flight calls, 1ms..1h.
+	// Default DefaultShutdownGrace.
+	ShutdownGrace Duration `toml:"shutdown_grace"`
+}
+
+// PluginEntry is one plugin module ([plugins.NAME]).
+type PluginEntry struct {
+	// Name is the plugin's name, the key of its [plugins.NAME] table. Set by
+	// Parse/Load; not read from TOML.
+	Name string `toml:"-"`
+
+	// Source is "builtin:NAME" (a plugin built into the binary, see [BuiltinPlugins])
+	// or the path of a .wasm file; a relative path is resolved against the config
+	// file's directory and is absolute after Parse/Load. Default "builtin:" + Name when
+	// Name is a builtin plugin; required otherwise.
+	Source string `toml:"source"`
+
+	// SHA256 optionally pins a .wasm file: 64 hex digits (lower-cased by Parse/Load)
+	// that the loader checks against the file's SHA-256. Default "" (no pin). Not
+	// allowed for builtin sources.
+	SHA256 string `toml:"sha256"`
+
+	// Trusted lets the plugin run without wazero's close-on-context-done check, which
+	// costs time on every call but is the only way to stop a guest stuck in a loop.
+	// Default (nil): true for builtin plugins, false otherwise; Parse/Load set it. A
+	// trusted .wasm file must be pinned with SHA256.
+	Trusted *bool `toml:"trusted"`
+
+	// PoolSize is the most warm instances kept, 1..256. Default DefaultPoolSize when 0;
+	// Parse/Load set it.
+	PoolSize int `toml:"pool_size"`
+
+	// MinIdle is the number of instances kept warm while idle, 1..PoolSize. Default
+	// DefaultMinIdle when 0; Parse/Load set it.
+	MinIdle int `toml:"min_idle"`
+
+	// Config is passed to the plugin as JSON (see [PluginEntry.ConfigJSON]); its
+	// contents are the plugin's business. Default empty.
+	Config map[string]any `toml:"config"`
+}
+
+// Builtin returns the builtin plugin name for a "builtin:NAME" source.
+func (p PluginEntry) Builtin() (name string, ok bool) {
+	return strings.CutPrefix(p.Source, BuiltinSourcePrefix)
+}
+
+// IsTrusted reports whether the plugin runs without the close-on-context-done check:
+// Trusted when set, else whether the source is builtin.
+func (p PluginEntry) IsTrusted() bool {
+	if p.Trusted != nil {
+		return *p.Trusted
+	}
+	_, builtin := p.Builtin()
+	return builtin
+}
+
+// ConfigJSON returns Config encoded as a JSON object ("{}" when empty). TOML dates
+// and times become RFC 3339 strings.
+func (p PluginEntry) ConfigJSON() ([]byte, error) {
+	if len(p.Config) == 0 {
+		return []byte("{}"), nil
+	}
+	b, err := json.Marshal(p.Config)
+	if err != nil {
+		return nil, fmt.Errorf("encode plugin %s config: %w", p.Name, err)
+	}
+	return b, nil
+}
+
+// Provider is one upstream provider ([[providers]]).
+type Provider struct {
+	// Name identifies the provider in routes ("openai/gpt-4o"), logs and records. It
+	// matches ^[a-z0-9][a-z0-9_-]*$ and is unique. Required.
+	Name string `toml:"name"`
+
+	// Plugin names the provider plugin: a [plugins.NAME] entry, or a builtin plugin
+	// name, which implies source "builtin:NAME" with defaults. Required.
+	Plugin string `toml:"plugin"`
+
+	// BaseURL is the absolute http(s) URL that upstream paths are appended to, without
+	// query, fragment or user info. ${NAME} and ${NAME:-default} environment
+	// references are expanded; a trailing "/" is removed. Required.
+	BaseURL string `toml:"base_url"`
+
+	// Credentials are the secrets the host injects upstream, each "env:NAME" or a
+	// literal; they rotate per call. They are not ${…}-expanded. Default empty, which
+	// means the upstream needs no authentication.
+	Credentials []Credential `toml:"credentials"`
+
+	// Models are the model names the provider serves, as the upstream spells them
+	// ("gpt-4o", "openai/gpt-4o"): non-empty, no whitespace, unique. At least one is
+	// required.
+	Models []string `toml:"models"`
+
+	// Enabled takes the provider out of routing when false. Default (nil) true;
+	// Parse/Load set it.
+	Enabled *bool `toml:"enabled"`
+}
+
+// IsEnabled reports whether the provider takes traffic: Enabled when set, else true.
+func (p *Provider) IsEnabled() bool { return p.Enabled == nil || *p.Enabled }
+
+// HasModel reports whether the provider lists model.
+func (p *Provider) HasModel(model string) bool {
+	for _, m := range p.Models {
+		if m == model {
+			return true
+		}
+	}
+	return false
+}
+
+// Defaults returns a Config holding every default: the starting point that a file is
+// decoded onto. It has no providers, so it does not validate on its own.
+func Defaults() *Config {
+	return &Config{
+		Listen:  DefaultListen,
+		DataDir: DefaultDataDir,
+		Log: Log{
+			Level:  DefaultLogLevel,
+			Format: DefaultLogFormat,
+		},
+		Limits: Limits{
+			MaxRequestBody:         DefaultMaxRequestBody,
+			PluginDeadline:         DefaultPluginDeadline,
+			PluginMemory:           DefaultPluginMemory,
+			PluginMaxOutput:        DefaultPluginMaxOutput,
+			UpstreamTimeout:        DefaultUpstreamTimeout,
+			UpstreamConnectTimeout: DefaultUpstreamConnectTimeout,
+			ShutdownGrace:          DefaultShutdownGrace,
+		},
+	}
+}
+
+// File returns the file name the config was read from, as given to Parse or Load.
+func (c *Config) File() string { return c.file }
+
+// Dir returns the absolute directory that relative paths in the config resolve
+// against: the config file's directory.
+func (c *Config) Dir() string { return c.dir }
+
+// Provider returns the provider called name.
+func (c *Config) Provider(name string) (*Provider, bool) {
+	for i := range c.Providers {
+		if c.Providers[i].Name == name {
+			return &c.Providers[i], true
+		}
+	}
+	return nil, false
+}
+
+// PluginFor returns the plugin entry provider p uses, with defaults resolved: in a
+// config from Parse/Load every provider's plugin has an entry in Plugins, a builtin
+// one included. It returns the zero PluginEntry for an unknown plugin.
+func (c *Config) PluginFor(p *Provider) PluginEntry {
+	if e, ok := c.Plugins[p.Plugin]; ok {
+		return e
+	}
+	return PluginEntry{}
+}
+
+// UsedPlugins returns the entries of the plugins that enabled providers use, sorted
+// by name: the plugins worth compiling and warming.
+func (c *Config) UsedPlugins() []PluginEntry {
+	seen := map[string]bool{}
+	var out []PluginEntry
+	for i := range c.Providers {
+		p := &c.Providers[i]
+		if !p.IsEnabled() || seen[p.Plugin] {
+			continue
+		}
+		seen[p.Plugin] = true
+		if e, ok := c.Plugins[p.Plugin]; ok {
+			out = append(out, e)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}

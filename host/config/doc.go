@@ -1,0 +1,52 @@
+// Package config loads and validates the hub's configuration file, hub.toml.
+//
+// Loading follows one fixed flow: start from [Defaults], decode the TOML strictly
+// onto it, then validate everything. Strict means a key the schema does not have is
+// an error naming the key and its line, and keys must match exactly (no case
+// folding). A syntax error, or a value of the wrong type, stops decoding and is
+// reported as a [*DecodeError] with file:line:col. Everything else — unknown keys
+// and every failed check — is collected and returned at once as a
+// [*ValidationError], one [Problem] per failure, each with a field path such as
+// "limits.plugin_memory" or "providers[1].base_url" and its line in the file, so
+// that one run of `hub validate` shows all there is to fix.
+//
+// The schema, with defaults:
+//
+//	listen   = "127.0.0.1:8080"   # host:port; ${NAME} and ${NAME:-default} expanded
+//	data_dir = "./data"           # relative to the config file's directory
+//
+//	[log]
+//	level  = "info"               # debug | info | warn | error
+//	format = "text"               # text | json
+//
+//	[limits]
+//	max_request_body         = "4MiB"   # Size: "4MiB", "512KiB", "1MB", or bytes
+//	plugin_deadline          = "2s"     # Duration: time.ParseDuration syntax
+//	plugin_memory            = "64MiB"  # multiple of 64KiB, 16MiB..4GiB
+//	plugin_max_output        = "16MiB"  # at most plugin_memory
+//	upstream_timeout         = "10m"
+//	upstream_connect_timeout = "10s"    # at most upstream_timeout
+//	shutdown_grace           = "30s"
+//
+//	[plugins.NAME]                # optional; a builtin needs no table
+//	source    = "builtin:NAME"    # or a .wasm path, relative to the config file
+//	sha256    = ""                # optional pin of the .wasm file, 64 hex digits
+//	trusted   = false             # default: true for builtins, false otherwise
+//	pool_size = 0                 # 0 means 4
+//	min_idle  = 0                 # 0 means 1
+//	config    = { }               # handed to the plugin as JSON
+//
+//	[[providers]]
+//	name        = "openai"        # ^[a-z0-9][a-z0-9_-]*$, unique
+//	plugin      = "openai"        # a [plugins.NAME] entry or a builtin plugin
+//	base_url    = "${OPENAI_BASE_URL:-https://api.openai.com/v1}"
+//	credentials = ["env:OPENAI_API_KEY"]  # "env:NAME" or a literal; [] = no auth
+//	models      = ["gpt-4o-mini"]
+//	enabled     = true
+//
+// Environment references are expanded only in listen and base_url, after decoding:
+// ${NAME} is NAME's value (unset is an error), ${NAME:-default} falls back to
+// default when NAME is unset or empty, and $$ is a literal "$". Credentials are
+// never expanded: an "env:NAME" credential is read when the host calls
+// [Credential.Resolve], and a [Credential] never prints a literal secret.
+package config

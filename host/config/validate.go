@@ -1,0 +1,423 @@
+package config
+
+import (
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/BurntSushi/toml"
+)
+
+// nameRE is what provider and plugin names look like.
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+
+// Bounds checked by validation.
+const (
+	minMaxRequestBody  = KiB
+	maxMaxRequestBody  = GiB
+	minPluginMemory    = 16 * MiB
+	maxPluginMemory    = 4 * GiB
+	wasmPageSize       = 64 * KiB
+	minPluginMaxOutput = KiB
+	maxPoolSize        = 256
+
+	minPluginDeadline  = Duration(time.Millisecond)
+	maxPluginDeadline  = Duration(10 * time.Minute)
+	minUpstreamTimeout = Duration(time.Second)
+	maxUpstreamTimeout = Duration(24 * time.Hour)
+	minConnectTimeout  = Duration(time.Millisecond)
+	minShutdownGrace   = Duration(time.Millisecond)
+	maxShutdownGrace   = Duration(time.Hour)
+)
+
+// issue is a validation problem before its line is known.
+type issue struct {
+	path fieldPath
+	msg  string
+}
+
+// problems collects validation problems in order.
+type problems []issue
+
+func (ps *problems) add(path fieldPath, format string, args ...any) {
+	*ps = append(*ps, issue{path: path, msg: fmt.Sprintf(format, args...)})
+}
+
+// fieldPath locates a value: TOML key segments, each maybe with an array index.
+type fieldPath []pathSeg
+
+type pathSeg struct {
+	key     string
+	index   int
+	indexed bool
+}
+
+// at returns the path of the TOML key keys.
+func at(keys ...string) fieldPath {
+	p := make(fieldPath, len(keys))
+	for i, k := range keys {
+		p[i] = pathSeg{key: k}
+	}
+	return p
+}
+
+// dot returns p extended by key.
+func (p fieldPath) dot(key string) fieldPath {
+	return append(p[:len(p):len(p)], pathSeg{key: key})
+}
+
+// index returns p with index i on its last segment.
+func (p fieldPath) index(i int) fieldPath {
+	q := append(fieldPath(nil), p...)
+	q[len(q)-1].index, q[len(q)-1].indexed = i, true
+	return q
+}
+
+// unindexed returns p without the index on its last segment.
+func (p fieldPath) unindexed() fieldPath {
+	q := append(fieldPath(nil), p...)
+	q[len(q)-1].index, q[len(q)-1].indexed = 0, false
+	return q
+}
+
+// String formats p like "providers[1].base_url" or `plugins."a b".source`.
+func (p fieldPath) String() string {
+	var b strings.Builder
+	for i, s := range p {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(toml.Key{s.key}.String())
+		if s.indexed {
+			fmt.Fprintf(&b, "[%d]", s.index)
+		}
+	}
+	return b.String()
+}
+
+// tomlKey returns the key segments without indexes.
+func (p fieldPath) tomlKey() toml.Key {
+	k := make(toml.Key, len(p))
+	for i, s := range p {
+		k[i] = s.key
+	}
+	return k
+}
+
+// validate checks every field of c, normalizing it on the way (see Options.Parse),
+// and returns all problems found.
+func (o Options) validate(c *Config) []issue {
+	var ps problems
+	lookup := o.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	builtins := o.Builtins
+	if builtins == nil {
+		builtins = BuiltinPlugins
+	}
+
+	if v, ok := ps.expand(at("listen"), c.Listen, lookup); ok {
+		c.Listen = v
+		ps.listen(at("listen"), v)
+	}
+
+	switch {
+	case c.DataDir == "":
+		ps.add(at("data_dir"), "must not be empty")
+	case !filepath.IsAbs(c.DataDir):
+		c.DataDir = filepath.Join(c.dir, c.DataDir)
+	default:
+		c.DataDir = filepath.Clean(c.DataDir)
+	}
+
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		ps.add(at("log", "level"), "must be one of debug, info, warn, error; got %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		ps.add(at("log", "format"), "must be text or json; got %q", c.Log.Format)
+	}
+
+	ps.limits(&c.Limits)
+
+	names := make([]string, 0, len(c.Plugins))
+	for name := range c.Plugins {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		e := c.Plugins[name]
+		ps.plugin(&e, name, c.dir, builtins)
+		c.Plugins[name] = e
+	}
+
+	ps.providers(c, builtins, lookup)
+	return ps
+}
+
+// expand expands ${…} references in v; ok is false when there were problems.
+func (ps *problems) expand(path fieldPath, v string, lookup func(string) (string, bool)) (string, bool) {
+	out, errs := expandEnv(v, lookup)
+	for _, e := range errs {
+		ps.add(path, "%s", e)
+	}
+	return out, len(errs) == 0
+}
+
+func (ps *problems) listen(path fieldPath, v string) {
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		ps.add(path, "must be host:port, like %q; got %q", DefaultListen, v)
+		return
+	}
+	if strings.ContainsFunc(host, unicode.IsSpace) {
+		ps.add(path, "invalid host %q", host)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 || strings.ContainsAny(port, "+-") {
+		ps.add(path, "port must be a number 0..65535; got %q", port)
+	}
+}
+
+func (ps *problems) limits(l *Limits) {
+	ps.sizeRange(at("limits", "max_request_body"), l.MaxRequestBody, minMaxRequestBody, maxMaxRequestBody)
+	ps.durationRange(at("limits", "plugin_deadline"), l.PluginDeadline, minPluginDeadline, maxPluginDeadline)
+	memOK := ps.sizeRange(at("limits", "plugin_memory"), l.PluginMemory, minPluginMemory, maxPluginMemory)
+	if memOK && l.PluginMemory%wasmPageSize != 0 {
+		ps.add(at("limits", "plugin_memory"), "must be a multiple of 64KiB (the Wasm page size); got %s", l.PluginMemory)
+		memOK = false
+	}
+	maxOut := maxPluginMemory
+	if memOK {
+		maxOut = l.PluginMemory
+	}
+	ps.sizeRange(at("limits", "plugin_max_output"), l.PluginMaxOutput, minPluginMaxOutput, maxOut)
+	upOK := ps.durationRange(at("limits", "upstream_timeout"), l.UpstreamTimeout, minUpstreamTimeout, maxUpstreamTimeout)
+	maxConnect := maxUpstreamTimeout
+	if upOK {
+		maxConnect = l.UpstreamTimeout
+	}
+	ps.durationRange(at("limits", "upstream_connect_timeout"), l.UpstreamConnectTimeout, minConnectTimeout, maxConnect)
+	ps.durationRange(at("limits", "shutdown_grace"), l.ShutdownGrace, minShutdownGrace, maxShutdownGrace)
+}
+
+func (ps *problems) sizeRange(path fieldPath, v, lo, hi Size) bool {
+	if v < lo || v > hi {
+		ps.add(path, "must be between %s and %s; got %s", lo, hi, v)
+		return false
+	}
+	return true
+}
+
+func (ps *problems) durationRange(path fieldPath, v, lo, hi Duration) bool {
+	if v < lo || v > hi {
+		ps.add(path, "must be between %s and %s; got %s", lo, hi, v)
+		return false
+	}
+	return true
+}
+
+// plugin validates and normalizes the entry [plugins.name].
+func (ps *problems) plugin(e *PluginEntry, name, dir string, builtins []string) {
+	pre := at("plugins", name)
+	e.Name = name
+	if !nameRE.MatchString(name) {
+		ps.add(pre, "invalid plugin name %q: must match %s", name, nameRE)
+	}
+	if e.Source == "" && slices.Contains(builtins, name) {
+		e.Source = BuiltinSourcePrefix + name
+	}
+
+	builtin := false
+	switch bn, ok := e.Builtin(); {
+	case e.Source == "":
+		ps.add(pre.dot("source"), `must be "builtin:NAME" or the path of a .wasm file`)
+	case ok:
+		builtin = true
+		if !slices.Contains(builtins, bn) {
+			ps.add(pre.dot("source"), "unknown builtin plugin %q (builtin: %s)", bn, strings.Join(builtins, ", "))
+		}
+	case !strings.HasSuffix(strings.ToLower(e.Source), ".wasm"):
+		ps.add(pre.dot("source"), `must be "builtin:NAME" or the path of a .wasm file; got %q`, e.Source)
+	default:
+		if !filepath.IsAbs(e.Source) {
+			e.Source = filepath.Join(dir, e.Source)
+		}
+		e.Source = filepath.Clean(e.Source)
+		switch fi, err := os.Stat(e.Source); {
+		case err != nil && os.IsNotExist(err):
+			ps.add(pre.dot("source"), "file %s does not exist", e.Source)
+		case err != nil:
+			ps.add(pre.dot("source"), "%v", err)
+		case !fi.Mode().IsRegular():
+			ps.add(pre.dot("source"), "%s is not a regular file (%s)", e.Source, fi.Mode().Type()&fs.ModeType)
+		}
+	}
+
+	if e.SHA256 != "" {
+		e.SHA256 = strings.ToLower(e.SHA256)
+		switch b, err := hex.DecodeString(e.SHA256); {
+		case builtin:
+			ps.add(pre.dot("sha256"), "only a .wasm file source can be pinned")
+		case err != nil || len(b) != 32:
+			ps.add(pre.dot("sha256"), "must be 64 hex digits; got %d characters", len(e.SHA256))
+		}
+	}
+
+	if e.Trusted == nil {
+		e.Trusted = &builtin
+	} else if *e.Trusted && !builtin && e.SHA256 == "" {
+		ps.add(pre.dot("trusted"), "a trusted .wasm plugin must be pinned with sha256")
+	}
+
+	switch {
+	case e.PoolSize < 0 || e.PoolSize > maxPoolSize:
+		ps.add(pre.dot("pool_size"), "must be between 1 and %d (0 for the default %d); got %d", maxPoolSize, DefaultPoolSize, e.PoolSize)
+	case e.PoolSize == 0:
+		e.PoolSize = DefaultPoolSize
+	}
+	switch {
+	case e.MinIdle < 0 || e.PoolSize > 0 && e.MinIdle > e.PoolSize:
+		ps.add(pre.dot("min_idle"), "must be between 1 and pool_size (0 for the default %d); got %d", DefaultMinIdle, e.MinIdle)
+	case e.MinIdle == 0:
+		e.MinIdle = min(DefaultMinIdle, max(e.PoolSize, 1))
+	}
+
+	if _, err := e.ConfigJSON(); err != nil {
+		ps.add(pre.dot("config"), "cannot be passed to the plugin as JSON: %v", err)
+	}
+}
+
+// builtinEntry is the entry a builtin plugin gets when no [plugins.NAME] names it.
+func builtinEntry(name string) PluginEntry {
+	trusted := true
+	return PluginEntry{
+		Name:     name,
+		Source:   BuiltinSourcePrefix + name,
+		Trusted:  &trusted,
+		PoolSize: DefaultPoolSize,
+		MinIdle:  DefaultMinIdle,
+	}
+}
+
+func (ps *problems) providers(c *Config, builtins []string, lookup func(string) (string, bool)) {
+	if len(c.Providers) == 0 {
+		ps.add(at("providers"), "at least one [[providers]] entry is required")
+		return
+	}
+	seen := map[string]int{}
+	for i := range c.Providers {
+		p := &c.Providers[i]
+		pre := at("providers").index(i)
+
+		switch j, dup := seen[p.Name]; {
+		case p.Name == "":
+			ps.add(pre.dot("name"), "must not be empty")
+		case !nameRE.MatchString(p.Name):
+			ps.add(pre.dot("name"), "invalid provider name %q: must match %s", p.Name, nameRE)
+		case dup:
+			ps.add(pre.dot("name"), "duplicate provider name %q (also providers[%d])", p.Name, j)
+		default:
+			seen[p.Name] = i
+		}
+
+		_, entry := c.Plugins[p.Plugin]
+		switch {
+		case p.Plugin == "":
+			ps.add(pre.dot("plugin"), "must not be empty")
+		case entry:
+		case slices.Contains(builtins, p.Plugin):
+			if c.Plugins == nil {
+				c.Plugins = map[string]PluginEntry{}
+			}
+			c.Plugins[p.Plugin] = builtinEntry(p.Plugin)
+		default:
+			ps.add(pre.dot("plugin"), "no plugin %q: add a [plugins.%s] table or name a builtin plugin (%s)",
+				p.Plugin, p.Plugin, strings.Join(builtins, ", "))
+		}
+
+		if v, ok := ps.expand(pre.dot("base_url"), p.BaseURL, lookup); ok {
+			p.BaseURL = ps.baseURL(pre.dot("base_url"), v)
+		}
+
+		creds := map[string]int{}
+		for j, cr := range p.Credentials {
+			path := pre.dot("credentials").index(j)
+			if msg := cr.validate(); msg != "" {
+				ps.add(path, "%s", msg)
+				continue
+			}
+			if k, dup := creds[cr.rawString()]; dup {
+				ps.add(path, "duplicate credential %s (also credentials[%d])", cr, k)
+				continue
+			}
+			creds[cr.rawString()] = j
+		}
+
+		if len(p.Models) == 0 {
+			ps.add(pre.dot("models"), "at least one model is required")
+		}
+		models := map[string]int{}
+		for j, m := range p.Models {
+			path := pre.dot("models").index(j)
+			switch k, dup := models[m]; {
+			case m == "":
+				ps.add(path, "must not be empty")
+			case strings.ContainsFunc(m, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
+				ps.add(path, "model name %q must not contain whitespace or control characters", m)
+			case dup:
+				ps.add(path, "duplicate model %q (also models[%d])", m, k)
+			default:
+				models[m] = j
+			}
+		}
+
+		if p.Enabled == nil {
+			enabled := true
+			p.Enabled = &enabled
+		}
+	}
+}
+
+// baseURL checks v and returns it without trailing slashes.
+func (ps *problems) baseURL(path fieldPath, v string) string {
+	if v == "" {
+		ps.add(path, "must not be empty")
+		return v
+	}
+	u, err := url.Parse(v)
+	if err != nil {
+		// Not echoed: a malformed URL may hold a password.
+		ps.add(path, "must be an absolute http:// or https:// URL; cannot parse it")
+		return v
+	}
+	shown := u.Redacted()
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		ps.add(path, "must be an absolute http:// or https:// URL; got %q", shown)
+	case u.Host == "" || u.Hostname() == "":
+		ps.add(path, "must have a host; got %q", shown)
+	case u.User != nil:
+		ps.add(path, "must not contain user info; put secrets in credentials")
+	case u.RawQuery != "" || u.ForceQuery:
+		ps.add(path, "must not have a query; got %q", shown)
+	case u.Fragment != "" || strings.Contains(v, "#"):
+		ps.add(path, "must not have a fragment; got %q", shown)
+	default:
+		return strings.TrimRight(v, "/")
+	}
+	return v
+}

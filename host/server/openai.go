@@ -1,0 +1,295 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+	"github.com/tidwall/gjson"
+
+	"github.com/aignehub/hub/host/apierr"
+	"github.com/aignehub/hub/host/proxy"
+	"github.com/aignehub/hub/sdk/abi"
+)
+
+// chatCompletions is POST /v1/chat/completions.
+func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	start := time.Now()
+	key, err := s.opts.Auth.Authenticate(r.Context(), r)
+	if err != nil {
+		apierr.WriteOpenAI(w, apierr.From(err))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxRequestBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			apierr.WriteOpenAI(w, apierr.TooLarge(mbe.Limit))
+			return
+		}
+		apierr.WriteOpenAI(w, apierr.BadRequest("", "Could not read the request body."))
+		return
+	}
+	req, aerr := parseChat(body)
+	if aerr != nil {
+		apierr.WriteOpenAI(w, aerr)
+		return
+	}
+	call := &proxy.Call{
+		RequestID:    w.Header().Get("X-Request-Id"),
+		Key:          key,
+		API:          abi.APIChatCompletions,
+		Model:        req.model,
+		Stream:       req.stream,
+		IncludeUsage: req.includeUsage,
+		Body:         body,
+		Start:        start,
+	}
+	s.opts.Engine.Serve(r.Context(), call, &openAISink{w: w, rc: http.NewResponseController(w)})
+}
+
+// chatRequest is what the hub itself needs from a chat request; the rest of
+// the body travels to the plugin untouched.
+type chatRequest struct {
+	model        string
+	stream       bool
+	includeUsage bool
+}
+
+// Field type rules for OpenAI chat requests, checked without decoding the
+// whole body. OpenAI rejects a wrong type with a 400 naming the field.
+var (
+	numberFields  = []string{"temperature", "top_p", "presence_penalty", "frequency_penalty"}
+	integerFields = []string{"n", "max_tokens", "max_completion_tokens", "seed", "top_logprobs"}
+	boolFields    = []string{"stream", "logprobs", "parallel_tool_calls", "store"}
+	objectFields  = []string{"response_format", "stream_options", "logit_bias", "metadata"}
+	arrayFields   = []string{"tools"}
+	stringFields  = []string{"user", "reasoning_effort", "service_tier"}
+	roles         = map[string]bool{"developer": true, "system": true, "user": true, "assistant": true, "tool": true, "function": true}
+)
+
+// parseChat validates a chat-completions body and extracts what routing
+// needs. Errors are OpenAI-shaped 400s naming the offending field.
+func parseChat(body []byte) (chatRequest, *apierr.Error) {
+	var req chatRequest
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 || trimmed[0] != '{' || !gjson.ValidBytes(trimmed) {
+		return req, apierr.BadRequest("", "We could not parse the JSON body of your request. The body must be a JSON object.")
+	}
+	root := gjson.ParseBytes(trimmed)
+	m := root.Get("model")
+	switch {
+	case !m.Exists() || m.Type == gjson.Null:
+		return req, apierr.BadRequest("model", "Missing required parameter: 'model'.")
+	case m.Type != gjson.String:
+		return req, invalidType("model", "a string", m)
+	case m.Str == "":
+		return req, apierr.BadRequest("model", "Invalid 'model': empty string.")
+	}
+	req.model = m.Str
+
+	msgs := root.Get("messages")
+	switch {
+	case !msgs.Exists() || msgs.Type == gjson.Null:
+		return req, apierr.BadRequest("messages", "Missing required parameter: 'messages'.")
+	case !msgs.IsArray():
+		return req, invalidType("messages", "an array", msgs)
+	}
+	n := 0
+	var bad *apierr.Error
+	msgs.ForEach(func(_, msg gjson.Result) bool {
+		param := "messages[" + strconv.Itoa(n) + "]"
+		n++
+		if !msg.IsObject() {
+			bad = invalidType(param, "an object", msg)
+			return false
+		}
+		role := msg.Get("role")
+		if role.Type != gjson.String {
+			bad = apierr.BadRequest(param+".role", "Missing required parameter: '"+param+".role'.")
+			return false
+		}
+		if !roles[role.Str] {
+			bad = apierr.BadRequest(param+".role", "Invalid value: '"+role.Str+"'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.")
+			return false
+		}
+		if c := msg.Get("content"); c.Exists() && c.Type != gjson.String && c.Type != gjson.Null && !c.IsArray() {
+			bad = invalidType(param+".content", "a string or an array", c)
+			return false
+		}
+		return true
+	})
+	if bad != nil {
+		return req, bad
+	}
+	if n == 0 {
+		return req, apierr.BadRequest("messages", "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.")
+	}
+
+	for _, f := range numberFields {
+		if v := root.Get(f); v.Exists() && v.Type != gjson.Number && v.Type != gjson.Null {
+			return req, invalidType(f, "a decimal", v)
+		}
+	}
+	for _, f := range integerFields {
+		if v := root.Get(f); v.Exists() && v.Type != gjson.Null && (v.Type != gjson.Number || v.Num != float64(int64(v.Num))) {
+			return req, invalidType(f, "an integer", v)
+		}
+	}
+	for _, f := range boolFields {
+		if v := root.Get(f); v.Exists() && v.Type != gjson.Null && !v.IsBool() {
+			return req, invalidType(f, "a boolean", v)
+		}
+	}
+	for _, f := range objectFields {
+		if v := root.Get(f); v.Exists() && v.Type != gjson.Null && !v.IsObject() {
+			return req, invalidType(f, "an object", v)
+		}
+	}
+	for _, f := range arrayFields {
+		if v := root.Get(f); v.Exists() && v.Type != gjson.Null && !v.IsArray() {
+			return req, invalidType(f, "an array", v)
+		}
+	}
+	for _, f := range stringFields {
+		if v := root.Get(f); v.Exists() && v.Type != gjson.Null && v.Type != gjson.String {
+			return req, invalidType(f, "a string", v)
+		}
+	}
+	if v := root.Get("stop"); v.Exists() && v.Type != gjson.Null && v.Type != gjson.String && !v.IsArray() {
+		return req, invalidType("stop", "a string or an array", v)
+	}
+	if v := root.Get("tool_choice"); v.Exists() && v.Type != gjson.Null && v.Type != gjson.String && !v.IsObject() {
+		return req, invalidType("tool_choice", "a string or an object", v)
+	}
+
+	req.stream = root.Get("stream").Type == gjson.True
+	so := root.Get("stream_options")
+	if so.IsObject() {
+		if !req.stream {
+			return req, apierr.BadRequest("stream_options", "The 'stream_options' parameter is only allowed when 'stream' is enabled.")
+		}
+		iu := so.Get("include_usage")
+		if iu.Exists() && iu.Type != gjson.Null && !iu.IsBool() {
+			return req, invalidType("stream_options.include_usage", "a boolean", iu)
+		}
+		req.includeUsage = iu.Type == gjson.True
+	}
+	return req, nil
+}
+
+func invalidType(param, want string, got gjson.Result) *apierr.Error {
+	return apierr.BadRequest(param, "Invalid type for '"+param+"': expected "+want+", but got "+jsonType(got)+" instead.")
+}
+
+func jsonType(v gjson.Result) string {
+	switch v.Type {
+	case gjson.String:
+		return "a string"
+	case gjson.Number:
+		return "a number"
+	case gjson.True, gjson.False:
+		return "a boolean"
+	case gjson.Null:
+		return "null"
+	}
+	if v.IsArray() {
+		return "an array"
+	}
+	return "an object"
+}
+
+// openAISink renders canonical output as OpenAI's wire format. Canonical is
+// OpenAI, so non-stream bodies and chunks pass through; streams are SSE with
+// a flush per event and end with "data: [DONE]".
+type openAISink struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	buf     []byte
+	started bool
+}
+
+var _ proxy.Sink = (*openAISink)(nil)
+
+func (s *openAISink) WriteResponse(body []byte) error {
+	s.w.Header().Set("Content-Type", "application/json")
+	s.w.WriteHeader(http.StatusOK)
+	_, err := s.w.Write(body)
+	return err
+}
+
+func (s *openAISink) start() {
+	if s.started {
+		return
+	}
+	s.started = true
+	h := s.w.Header()
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	s.w.WriteHeader(http.StatusOK)
+}
+
+// event writes one SSE event and flushes it to the client.
+func (s *openAISink) event(data []byte) error {
+	s.start()
+	s.buf = append(s.buf[:0], "data: "...)
+	if bytes.IndexByte(data, '\n') < 0 {
+		s.buf = append(s.buf, data...)
+	} else {
+		s.buf = append(s.buf, bytes.ReplaceAll(data, []byte("\n"), []byte("\ndata: "))...)
+	}
+	s.buf = append(s.buf, "\n\n"...)
+	if _, err := s.w.Write(s.buf); err != nil {
+		return err
+	}
+	return s.rc.Flush()
+}
+
+func (s *openAISink) WriteChunk(chunk []byte) error { return s.event(chunk) }
+
+func (s *openAISink) WriteDone() error { return s.event([]byte("[DONE]")) }
+
+func (s *openAISink) WriteError(e *apierr.Error, started bool) {
+	if !started && !s.started {
+		apierr.WriteOpenAI(s.w, e)
+		return
+	}
+	// Mid-stream: the status line is gone; send the error as an event, as
+	// OpenAI does, and end the stream without [DONE] so clients see failure.
+	s.event(apierr.OpenAIJSON(e))
+}
+
+// modelList builds the GET /v1/models body.
+func modelList(r *proxy.Router, created time.Time) []byte {
+	type model struct {
+		ID      string `json:"id"`
+		Object  string `json:"object"`
+		Created int64  `json:"created"`
+		OwnedBy string `json:"owned_by"`
+	}
+	list := struct {
+		Object string  `json:"object"`
+		Data   []model `json:"data"`
+	}{Object: "list", Data: []model{}}
+	for _, m := range r.Models() {
+		list.Data = append(list.Data, model{ID: m.ID, Object: "model", Created: created.Unix(), OwnedBy: m.Provider})
+	}
+	b, _ := json.Marshal(list)
+	return b
+}
+
+// listModels is GET /v1/models.
+func (s *Server) listModels(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	if _, err := s.opts.Auth.Authenticate(r.Context(), r); err != nil {
+		apierr.WriteOpenAI(w, apierr.From(err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(s.models)
+}

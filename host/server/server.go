@@ -1,0 +1,134 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/aignehub/hub/host/apierr"
+	"github.com/aignehub/hub/host/auth"
+	"github.com/aignehub/hub/host/proxy"
+)
+
+// Options configure a Server. Zero values take the documented defaults.
+type Options struct {
+	// Auth authenticates API keys. Required.
+	Auth *auth.Authenticator
+	// Engine runs calls. Required.
+	Engine *proxy.Engine
+	// MaxRequestBody limits request bodies. Zero means 4 MiB.
+	MaxRequestBody int64
+	// Logger logs handler failures. Nil means slog.Default().
+	Logger *slog.Logger
+	// Ready reports whether the hub can serve (GET /readyz). Nil means
+	// always ready.
+	Ready func() error
+}
+
+// Server routes HTTP requests to the surfaces.
+type Server struct {
+	opts     Options
+	router   *httprouter.Router
+	models   []byte // the /v1/models body, built once
+	draining atomic.Bool
+	inflight sync.WaitGroup
+}
+
+// New returns a Server.
+func New(opts Options) *Server {
+	if opts.MaxRequestBody <= 0 {
+		opts.MaxRequestBody = 4 << 20
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	s := &Server{opts: opts, router: httprouter.New()}
+	s.models = modelList(opts.Engine.Router(), time.Now())
+	r := s.router
+	r.HandleMethodNotAllowed = true
+	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		apierr.WriteOpenAI(w, apierr.NotFound("Unknown request URL: "+r.Method+" "+r.URL.Path+"."))
+	})
+	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		apierr.WriteOpenAI(w, &apierr.Error{Status: 405, Type: apierr.TypeInvalidRequest, Message: "Method " + r.Method + " is not allowed on " + r.URL.Path + "."})
+	})
+	r.POST("/v1/chat/completions", s.chatCompletions)
+	r.GET("/v1/models", s.listModels)
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	return s
+}
+
+// SetDraining makes /readyz fail while the hub shuts down, so load
+// balancers stop sending new calls.
+func (s *Server) SetDraining() { s.draining.Store(true) }
+
+// Wait blocks until every handler has returned, or ctx is done.
+func (s *Server) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { s.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ServeHTTP applies the middleware and routes the request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.inflight.Add(1)
+	defer s.inflight.Done()
+	w.Header().Set("X-Request-Id", newRequestID())
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v) // the standard way to abort a response; let net/http handle it
+			}
+			s.opts.Logger.Error("handler panic", "request_id", w.Header().Get("X-Request-Id"), "method", r.Method, "path", r.URL.Path, "panic", v)
+			apierr.WriteOpenAI(w, apierr.Internal(errors.New("panic")))
+		}
+	}()
+	s.router.ServeHTTP(w, r)
+}
+
+// newRequestID returns "req_" and 32 hex digits, like OpenAI's ids.
+func newRequestID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	var out [36]byte
+	copy(out[:], "req_")
+	hex.Encode(out[4:], b[:])
+	return string(out[:])
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write([]byte(`{"status":"ok"}` + "\n"))
+}
+
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+	w.Header().Set("Content-Type", "application/json")
+	if s.draining.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(`{"status":"draining"}` + "\n"))
+		return
+	}
+	if s.opts.Ready != nil {
+		if err := s.opts.Ready(); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(`{"status":"unavailable","reason":` + strconv.Quote(err.Error()) + "}\n"))
+			return
+		}
+	}
+	w.Write([]byte(`{"status":"ready"}` + "\n"))
+}

@@ -1,0 +1,312 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/aignehub/hub/sdk/abi"
+	"github.com/aignehub/hub/sdk/provider"
+)
+
+// invoke runs an export through the SDK's native dispatcher: the same bytes
+// the host would exchange with the Wasm module.
+func invoke(t *testing.T, p *plugin, export string, input []byte) (rec []byte, aerr *abi.Error) {
+	t.Helper()
+	status, rec, err := abi.SplitResult(provider.Invoke(p, export, input))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status == abi.StatusError {
+		var f [1][]byte
+		abi.Fields(rec, f[:])
+		aerr = new(abi.Error)
+		if err := json.Unmarshal(f[0], aerr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return rec, aerr
+}
+
+func request(t *testing.T, p *plugin, in abi.RequestIn) abi.RequestOut {
+	t.Helper()
+	rec, aerr := invoke(t, p, abi.ExportRequest, in.Append(nil))
+	if aerr != nil {
+		t.Fatalf("request: %v", aerr)
+	}
+	var out abi.RequestOut
+	if err := out.Parse(rec); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestRequest(t *testing.T) {
+	p := newPlugin([]byte(`{"organization":"org-1","headers":{"X-Extra":"v"}}`))
+	tests := []struct {
+		name, body string
+		flags      uint32
+		want       string // the upstream body, compared as JSON
+		state      byte
+	}{
+		{"non-stream", `{"model":"openai/gpt-4o","messages":[]}`, 0,
+			`{"model":"gpt-4o-up","messages":[]}`, 0},
+		{"stream adds include_usage", `{"model":"m","stream":true,"messages":[]}`, abi.FlagStream,
+			`{"model":"gpt-4o-up","stream":true,"messages":[],"stream_options":{"include_usage":true}}`, stateStream},
+		{"stream keeps client's include_usage", `{"model":"m","stream":true,"stream_options":{"include_usage":true}}`, abi.FlagStream | abi.FlagIncludeUsage,
+			`{"model":"gpt-4o-up","stream":true,"stream_options":{"include_usage":true}}`, stateStream | stateWantUsage},
+		{"stream flips include_usage false", `{"model":"m","stream":true,"stream_options":{"include_usage":false}}`, abi.FlagStream,
+			`{"model":"gpt-4o-up","stream":true,"stream_options":{"include_usage":true}}`, stateStream},
+		{"stream_options with other members", `{"model":"m","stream":true,"stream_options":{"include_obfuscation":false}}`, abi.FlagStream,
+			`{"model":"gpt-4o-up","stream":true,"stream_options":{"include_usage":true,"include_obfuscation":false}}`, stateStream},
+		{"stream_options null", `{"model":"m","stream":true,"stream_options":null}`, abi.FlagStream,
+			`{"model":"gpt-4o-up","stream":true,"stream_options":{"include_usage":true}}`, stateStream},
+		{"model missing", `{"messages":[]}`, 0, `{"messages":[],"model":"gpt-4o-up"}`, 0},
+		{"passthrough of everything else", string(must(os.ReadFile("testdata/chat-completions.stream-tools.request.json"))), abi.FlagStream | abi.FlagIncludeUsage,
+			"", stateStream | stateWantUsage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := request(t, p, abi.RequestIn{API: abi.APIChatCompletions, Model: "gpt-4o-up", Flags: tt.flags, Body: []byte(tt.body)})
+			if out.Method != "POST" || out.Path != "/chat/completions" {
+				t.Fatalf("method/path = %s %s", out.Method, out.Path)
+			}
+			if !bytes.Equal(out.State, []byte{tt.state}) {
+				t.Fatalf("state = %v, want %v", out.State, tt.state)
+			}
+			var got, want map[string]any
+			if err := json.Unmarshal(out.Body, &got); err != nil {
+				t.Fatalf("upstream body is not JSON: %v\n%s", err, out.Body)
+			}
+			if tt.want == "" {
+				json.Unmarshal([]byte(tt.body), &want)
+				want["model"] = "gpt-4o-up"
+			} else {
+				json.Unmarshal([]byte(tt.want), &want)
+			}
+			if g, w := mustJSON(got), mustJSON(want); g != w {
+				t.Fatalf("body\n got %s\nwant %s", g, w)
+			}
+			hs := map[string]string{}
+			for _, h := range out.Headers {
+				hs[h.Name] = h.Value
+			}
+			if hs["Content-Type"] != "application/json" || hs["OpenAI-Organization"] != "org-1" || hs["X-Extra"] != "v" {
+				t.Fatalf("headers = %v", hs)
+			}
+			if _, ok := hs["Authorization"]; ok {
+				t.Fatal("the plugin must never set credentials")
+			}
+			if (tt.flags&abi.FlagStream != 0) != (hs["Accept"] == "text/event-stream") {
+				t.Fatalf("Accept = %q", hs["Accept"])
+			}
+		})
+	}
+	t.Run("rejects other APIs and bad JSON", func(t *testing.T) {
+		for _, in := range []abi.RequestIn{{API: "embeddings", Body: []byte(`{}`)}, {API: abi.APIChatCompletions, Body: []byte(`{"model":`)}} {
+			if _, aerr := invoke(t, p, abi.ExportRequest, in.Append(nil)); aerr == nil || aerr.Status != 400 {
+				t.Fatalf("%s: got %v", in.API, aerr)
+			}
+		}
+	})
+}
+
+func TestResponse(t *testing.T) {
+	p := newPlugin(nil)
+	for _, tt := range []struct {
+		file string
+		want abi.Usage
+	}{
+		{"chat-completions.text.response.json", abi.Usage{InputTokens: 1843, OutputTokens: 412, CachedTokens: 1664, ReasoningTokens: 320}},
+		{"chat-completions.tool-calls.response.json", abi.Usage{}},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			body := must(os.ReadFile("testdata/" + tt.file))
+			rec, aerr := invoke(t, p, abi.ExportResponse, (&abi.ResponseIn{State: []byte{0}, Status: 200, Body: body}).Append(nil))
+			if aerr != nil {
+				t.Fatal(aerr)
+			}
+			var out abi.ResponseOut
+			if err := out.Parse(rec); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(out.Body, body) {
+				t.Fatal("a canonical (OpenAI) body must pass through unchanged")
+			}
+			if out.Usage == nil {
+				t.Fatal("usage missing")
+			}
+			if tt.want != (abi.Usage{}) && *out.Usage != tt.want {
+				t.Fatalf("usage = %+v, want %+v", *out.Usage, tt.want)
+			}
+			if out.Usage.InputTokens == 0 || out.Usage.OutputTokens == 0 {
+				t.Fatalf("usage = %+v", *out.Usage)
+			}
+		})
+	}
+}
+
+func TestUpstreamErrors(t *testing.T) {
+	p := newPlugin(nil)
+	for _, tt := range []struct {
+		file       string
+		status     uint32
+		headers    []abi.Header
+		wantStatus int
+		wantCode   string
+		retryable  bool
+		retryMS    int64
+	}{
+		{"error-429-rate-limit-exceeded.response.json", 429, []abi.Header{{"Retry-After", "2"}}, 429, "rate_limit_exceeded", true, 2000},
+		{"error-429-insufficient-quota.response.json", 429, nil, 429, "insufficient_quota", false, 0},
+		{"error-401-invalid-api-key.response.json", 401, nil, 502, "upstream_auth_failed", true, 0},
+		{"error-404-model-not-found.response.json", 404, nil, 404, "model_not_found", false, 0},
+		{"error-400-context-length-exceeded.response.json", 400, nil, 400, "context_length_exceeded", false, 0},
+		{"", 500, nil, 502, "", true, 0},
+		{"", 503, nil, 502, "", true, 0},
+		{"", 504, nil, 504, "", true, 0},
+	} {
+		t.Run(tt.file+"/"+string(rune('0'+tt.status/100)), func(t *testing.T) {
+			body := []byte("upstream exploded")
+			if tt.file != "" {
+				body = must(os.ReadFile("testdata/" + tt.file))
+			}
+			_, aerr := invoke(t, p, abi.ExportResponse, (&abi.ResponseIn{Status: tt.status, Headers: tt.headers, Body: body}).Append(nil))
+			if aerr == nil {
+				t.Fatal("want an error")
+			}
+			if aerr.Status != tt.wantStatus || aerr.Code != tt.wantCode || aerr.Retryable != tt.retryable || aerr.RetryAfterMS != tt.retryMS || aerr.Message == "" {
+				t.Fatalf("got %+v", aerr)
+			}
+			if strings.Contains(aerr.Message, "sk-proj") {
+				t.Fatal("a key fragment leaked into the client message")
+			}
+		})
+	}
+}
+
+// streamEvents runs every SSE event of a fixture through the plugin.
+func streamEvents(t *testing.T, p *plugin, file string, state byte) (chunks []string, usage *abi.Usage, done bool) {
+	t.Helper()
+	raw := string(must(os.ReadFile("testdata/" + file)))
+	st := []byte{state}
+	for _, ev := range strings.Split(strings.TrimSpace(raw), "\n\n") {
+		data := strings.TrimPrefix(ev, "data: ")
+		rec, aerr := invoke(t, p, abi.ExportStreamEvent, (&abi.StreamIn{State: st, Data: []byte(data)}).Append(nil))
+		if aerr != nil {
+			t.Fatal(aerr)
+		}
+		var out abi.StreamOut
+		if err := out.Parse(rec); err != nil {
+			t.Fatal(err)
+		}
+		st = out.State
+		for _, c := range out.Chunks {
+			chunks = append(chunks, string(c))
+		}
+		if out.Usage != nil {
+			usage = out.Usage
+		}
+		done = done || out.Flags&abi.StreamDone != 0
+	}
+	return chunks, usage, done
+}
+
+func TestStream(t *testing.T) {
+	p := newPlugin(nil)
+	for _, file := range []string{"chat-completions.stream-text.response.sse", "chat-completions.stream-tools.response.sse"} {
+		t.Run(file, func(t *testing.T) {
+			with, u1, done1 := streamEvents(t, p, file, stateStream|stateWantUsage)
+			without, u2, done2 := streamEvents(t, p, file, stateStream)
+			if !done1 || !done2 {
+				t.Fatal("[DONE] must set StreamDone")
+			}
+			if u1 == nil || u2 == nil || *u1 != *u2 || u1.InputTokens == 0 || u1.OutputTokens == 0 {
+				t.Fatalf("usage must be reported either way: %+v %+v", u1, u2)
+			}
+			if len(with) != len(without)+1 {
+				t.Fatalf("the usage chunk must be kept only when asked: %d vs %d chunks", len(with), len(without))
+			}
+			for _, c := range without {
+				if strings.Contains(c, `"usage"`) {
+					t.Fatalf("usage key left in a chunk the client did not ask usage for: %s", c)
+				}
+				var v map[string]any
+				if err := json.Unmarshal([]byte(c), &v); err != nil {
+					t.Fatalf("chunk is not JSON after stripping: %v: %s", err, c)
+				}
+			}
+			if !strings.Contains(with[len(with)-1], `"choices":[]`) {
+				t.Fatalf("last chunk with usage = %s", with[len(with)-1])
+			}
+		})
+	}
+	t.Run("mid-stream error", func(t *testing.T) {
+		_, aerr := invoke(t, p, abi.ExportStreamEvent, (&abi.StreamIn{State: []byte{stateStream}, Data: []byte(`{"error":{"message":"boom","type":"server_error"}}`)}).Append(nil))
+		if aerr == nil || aerr.Message != "boom" || aerr.Status != 502 {
+			t.Fatalf("got %+v", aerr)
+		}
+	})
+}
+
+func TestRemoveMember(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"a":1,"usage":null,"b":2}`: `{"a":1,"b":2}`,
+		`{"a":1,"usage":null}`:       `{"a":1}`,
+		`{"usage":null}`:             `{}`,
+	} {
+		b := []byte(in)
+		if got := string(removeMember(b, bytes.Index(b, usageNull), len(usageNull))); got != want {
+			t.Errorf("%s → %s, want %s", in, got, want)
+		}
+	}
+}
+
+func FuzzStreamEvent(f *testing.F) {
+	f.Add([]byte(`{"id":"x","choices":[],"usage":null}`), byte(0))
+	f.Add([]byte(`{"choices":[],"usage":{"prompt_tokens":1}}`), byte(1))
+	f.Add([]byte(`[DONE]`), byte(3))
+	p := newPlugin(nil)
+	f.Fuzz(func(t *testing.T, data []byte, state byte) {
+		res := provider.Invoke(p, abi.ExportStreamEvent, (&abi.StreamIn{State: []byte{state}, Data: data}).Append(nil))
+		st, rec, err := abi.SplitResult(res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st == abi.StatusOK {
+			var out abi.StreamOut
+			if err := out.Parse(rec); err != nil {
+				t.Fatalf("plugin produced a malformed record: %v", err)
+			}
+		}
+	})
+}
+
+func BenchmarkRequestNative(b *testing.B) {
+	p := newPlugin(nil)
+	in := (&abi.RequestIn{API: abi.APIChatCompletions, Model: "gpt-4o-mini", Flags: abi.FlagStream, Body: must(os.ReadFile("testdata/chat-completions.stream-tools.request.json"))}).Append(nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		if res := provider.Invoke(p, abi.ExportRequest, in); res[0] != abi.StatusOK {
+			b.Fatal(string(res))
+		}
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+

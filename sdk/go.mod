@@ -1,0 +1,3 @@
+module github.com/aignehub/hub/sdk
+
+go 1.26

@@ -1,0 +1,220 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"zombiezen.com/go/sqlite"
+	"zombiezen.com/go/sqlite/sqlitex"
+)
+
+// Call statuses.
+const (
+	CallOK      = "ok"      // the upstream answered and the answer was delivered
+	CallError   = "error"   // the call failed (upstream, routing, plugin, …)
+	CallAborted = "aborted" // the client went away before the end
+)
+
+// maxErrorMessage bounds Call.ErrorMessage as stored, so that one huge
+// upstream error body cannot bloat the log.
+const maxErrorMessage = 4096
+
+// A Call is one row of model_calls: the record of one model call.
+type Call struct {
+	ID        int64 // set by the database
+	RequestID string
+	CreatedAt time.Time // zero means when it is passed to Recorder.Record
+	API       string    // inbound API, like "chat.completions"
+	KeyID     int64
+	AccountID int64
+	Provider  string
+	// CredentialID is the credential the (last) upstream attempt used;
+	// zero means none (stored as NULL).
+	CredentialID  int64
+	Model         string // as requested by the client
+	UpstreamModel string // as sent to the provider
+	Stream        bool
+	Status        string // CallOK, CallError or CallAborted
+	HTTPStatus    int    // status sent to the client; zero if none was
+	ErrorType     string
+	// ErrorMessage is stored truncated to 4 KiB.
+	ErrorMessage string
+
+	PromptTokens     int64
+	CompletionTokens int64
+	CachedTokens     int64 // prompt tokens read from the provider's cache
+	CacheWriteTokens int64 // prompt tokens written to the provider's cache
+	ReasoningTokens  int64
+	Images           int64
+	// UsageEstimated is set when the token counts are the hub's estimate
+	// rather than the provider's report.
+	UsageEstimated bool
+
+	TTFB     time.Duration // to the first byte sent to the client; stored in µs
+	Duration time.Duration // to the end of the call; stored in µs
+	Attempts int           // upstream attempts, failovers included
+}
+
+// validate checks what the schema would otherwise reject, so that one bad
+// call can never make a whole batch fail.
+func (c *Call) validate() error {
+	switch c.Status {
+	case CallOK, CallError, CallAborted:
+	default:
+		return fmt.Errorf("invalid status %q", c.Status)
+	}
+	return nil
+}
+
+// A CallFilter selects calls for [Store.Calls]. Zero fields match all.
+type CallFilter struct {
+	RequestID string
+	KeyID     int64
+	// Limit is the most calls returned. Zero or negative means 100.
+	Limit int
+}
+
+// Calls returns the recorded calls matching f, newest first.
+func (s *Store) Calls(ctx context.Context, f CallFilter) ([]Call, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	// One query per filter shape, each served by its own index.
+	var (
+		query string
+		args  = map[string]any{":limit": f.Limit}
+	)
+	switch {
+	case f.RequestID != "":
+		query = "calls_by_request.sql"
+		args[":request_id"] = f.RequestID
+		args[":key_id"] = f.KeyID
+	case f.KeyID != 0:
+		query = "calls_by_key.sql"
+		args[":key_id"] = f.KeyID
+	default:
+		query = "calls_recent.sql"
+	}
+
+	conn, err := s.pool.Take(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("calls: %w", err)
+	}
+	defer s.pool.Put(conn)
+	var calls []Call
+	err = sqlitex.ExecuteFS(conn, queries, query, &sqlitex.ExecOptions{
+		Named: args,
+		ResultFunc: func(stmt *sqlite.Stmt) error {
+			calls = append(calls, scanCall(stmt))
+			return nil
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("calls: %w", err)
+	}
+	return calls, nil
+}
+
+func scanCall(stmt *sqlite.Stmt) Call {
+	return Call{
+		ID:               stmt.GetInt64("id"),
+		RequestID:        stmt.GetText("request_id"),
+		CreatedAt:        timeCol(stmt, "created_at"),
+		API:              stmt.GetText("api"),
+		KeyID:            stmt.GetInt64("key_id"),
+		AccountID:        stmt.GetInt64("account_id"),
+		Provider:         stmt.GetText("provider"),
+		CredentialID:     stmt.GetInt64("credential_id"), // NULL reads as 0
+		Model:            stmt.GetText("model"),
+		UpstreamModel:    stmt.GetText("upstream_model"),
+		Stream:           stmt.GetBool("stream"),
+		Status:           stmt.GetText("status"),
+		HTTPStatus:       int(stmt.GetInt64("http_status")),
+		ErrorType:        stmt.GetText("error_type"),
+		ErrorMessage:     stmt.GetText("error_message"),
+		PromptTokens:     stmt.GetInt64("prompt_tokens"),
+		CompletionTokens: stmt.GetInt64("completion_tokens"),
+		CachedTokens:     stmt.GetInt64("cached_tokens"),
+		CacheWriteTokens: stmt.GetInt64("cache_write_tokens"),
+		ReasoningTokens:  stmt.GetInt64("reasoning_tokens"),
+		Images:           stmt.GetInt64("images"),
+		UsageEstimated:   stmt.GetBool("usage_estimated"),
+		TTFB:             time.Duration(stmt.GetInt64("ttfb_us")) * time.Microsecond,
+		Duration:         time.Duration(stmt.GetInt64("duration_us")) * time.Microsecond,
+		Attempts:         int(stmt.GetInt64("attempts")),
+	}
+}
+
+// insertCallSQL is call_insert.sql, read once: the recorder prepares it on
+// every batch.
+var insertCallSQL = mustReadQuery("call_insert.sql")
+
+func mustReadQuery(name string) string {
+	b, err := queryFiles.ReadFile("queries/" + name)
+	if err != nil {
+		panic(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// insertCalls inserts calls with the cached statement for call_insert.sql.
+// The caller owns the transaction.
+func insertCalls(conn *sqlite.Conn, calls []Call) (err error) {
+	stmt, err := conn.Prepare(insertCallSQL)
+	if err != nil {
+		return err
+	}
+	for i := range calls {
+		c := &calls[i]
+		stmt.SetText(":request_id", c.RequestID)
+		stmt.SetInt64(":created_at", c.CreatedAt.UnixMilli())
+		stmt.SetText(":api", c.API)
+		stmt.SetInt64(":key_id", c.KeyID)
+		stmt.SetInt64(":account_id", c.AccountID)
+		stmt.SetText(":provider", c.Provider)
+		if c.CredentialID == 0 {
+			stmt.SetNull(":credential_id")
+		} else {
+			stmt.SetInt64(":credential_id", c.CredentialID)
+		}
+		stmt.SetText(":model", c.Model)
+		stmt.SetText(":upstream_model", c.UpstreamModel)
+		stmt.SetBool(":stream", c.Stream)
+		stmt.SetText(":status", c.Status)
+		stmt.SetInt64(":http_status", int64(c.HTTPStatus))
+		stmt.SetText(":error_type", c.ErrorType)
+		stmt.SetText(":error_message", truncateUTF8(c.ErrorMessage, maxErrorMessage))
+		stmt.SetInt64(":prompt_tokens", c.PromptTokens)
+		stmt.SetInt64(":completion_tokens", c.CompletionTokens)
+		stmt.SetInt64(":cached_tokens", c.CachedTokens)
+		stmt.SetInt64(":cache_write_tokens", c.CacheWriteTokens)
+		stmt.SetInt64(":reasoning_tokens", c.ReasoningTokens)
+		stmt.SetInt64(":images", c.Images)
+		stmt.SetBool(":usage_estimated", c.UsageEstimated)
+		stmt.SetInt64(":ttfb_us", c.TTFB.Microseconds())
+		stmt.SetInt64(":duration_us", c.Duration.Microseconds())
+		stmt.SetInt64(":attempts", int64(c.Attempts))
+		_, err := stmt.Step()
+		if rerr := stmt.Reset(); err == nil {
+			err = rerr
+		}
+		if err != nil {
+			return fmt.Errorf("insert call %q: %w", c.RequestID, err)
+		}
+	}
+	return nil
+}
+
+// truncateUTF8 cuts s to at most n bytes without splitting a character.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

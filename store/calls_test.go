@@ -1,0 +1,147 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestCallRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t, Options{})
+	r := NewRecorder(s, RecorderOptions{})
+	defer closeRecorder(t, r)
+
+	full := Call{
+		RequestID:        "req-full",
+		CreatedAt:        time.UnixMilli(1_700_000_000_123),
+		API:              "messages",
+		KeyID:            7,
+		AccountID:        3,
+		Provider:         "anthropic",
+		CredentialID:     42,
+		Model:            "claude-sonnet",
+		UpstreamModel:    "claude-sonnet-4-20250514",
+		Stream:           true,
+		Status:           CallError,
+		HTTPStatus:       529,
+		ErrorType:        "overloaded_error",
+		ErrorMessage:     "Overloaded",
+		PromptTokens:     1000,
+		CompletionTokens: 200,
+		CachedTokens:     800,
+		CacheWriteTokens: 100,
+		ReasoningTokens:  50,
+		Images:           2,
+		UsageEstimated:   true,
+		TTFB:             1234 * time.Microsecond,
+		Duration:         5*time.Second + 678*time.Microsecond,
+		Attempts:         3,
+	}
+	minimal := Call{RequestID: "req-min", Status: CallAborted}
+	long := Call{RequestID: "req-long", Status: CallError, ErrorMessage: strings.Repeat("é", 3000)}
+	before := time.Now().Add(-time.Millisecond)
+	for _, c := range []Call{full, minimal, long} {
+		if err := r.Record(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	got := func(id string) Call {
+		t.Helper()
+		calls, err := s.Calls(ctx, CallFilter{RequestID: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(calls) != 1 {
+			t.Fatalf("%d calls for %s", len(calls), id)
+		}
+		return calls[0]
+	}
+
+	g := got("req-full")
+	if g.ID == 0 {
+		t.Error("ID not set")
+	}
+	g.ID = 0
+	if g != full {
+		t.Errorf("round trip:\n got %+v\nwant %+v", g, full)
+	}
+
+	m := got("req-min")
+	if m.CreatedAt.Before(before) || m.CreatedAt.After(time.Now()) {
+		t.Errorf("zero CreatedAt became %v", m.CreatedAt)
+	}
+	if m.CredentialID != 0 || m.Stream || m.TTFB != 0 {
+		t.Errorf("minimal call = %+v", m)
+	}
+	if n := queryInt(t, s, "SELECT count(*) FROM model_calls WHERE request_id = 'req-min' AND credential_id IS NULL;"); n != 1 {
+		t.Error("zero CredentialID not stored as NULL")
+	}
+
+	l := got("req-long")
+	if len(l.ErrorMessage) > maxErrorMessage || !strings.HasPrefix(long.ErrorMessage, l.ErrorMessage) || len(l.ErrorMessage) < maxErrorMessage-1 {
+		t.Errorf("long error message stored as %d bytes", len(l.ErrorMessage))
+	}
+}
+
+func TestCallsFilter(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t, Options{})
+	r := NewRecorder(s, RecorderOptions{Logger: quietLogger()})
+	defer closeRecorder(t, r)
+
+	base := time.UnixMilli(1_700_000_000_000)
+	// Calls 0..9: key 1 for even, key 2 for odd; request IDs repeat in pairs
+	// (a client may resend its own X-Request-ID).
+	for i := range 10 {
+		c := testCall("req-"+string(rune('a'+i/2)), int64(i))
+		c.KeyID = int64(1 + i%2)
+		c.CreatedAt = base.Add(time.Duration(i) * time.Second)
+		if err := r.Record(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name   string
+		filter CallFilter
+		want   []int64 // PromptTokens, which is i, newest first
+	}{
+		{"all", CallFilter{}, []int64{9, 8, 7, 6, 5, 4, 3, 2, 1, 0}},
+		{"limit", CallFilter{Limit: 3}, []int64{9, 8, 7}},
+		{"key", CallFilter{KeyID: 2}, []int64{9, 7, 5, 3, 1}},
+		{"key and limit", CallFilter{KeyID: 1, Limit: 2}, []int64{8, 6}},
+		{"request", CallFilter{RequestID: "req-b"}, []int64{3, 2}},
+		{"request and key", CallFilter{RequestID: "req-b", KeyID: 1}, []int64{2}},
+		{"unknown request", CallFilter{RequestID: "nope"}, nil},
+		{"unknown key", CallFilter{KeyID: 99}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls, err := s.Calls(ctx, tt.filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int64
+			for _, c := range calls {
+				got = append(got, c.PromptTokens)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Fatalf("got %v, want %v", got, tt.want)
+				}
+			}
+		})
+	}
+}

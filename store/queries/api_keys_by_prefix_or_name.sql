@@ -1,0 +1,4 @@
+SELECT id, account_id, key_hash, prefix, name, role, created_at, expires_at, revoked_at, last_used_at
+FROM api_keys
+WHERE prefix = :s OR name = :s
+ORDER BY id;

@@ -1,0 +1,3 @@
+SELECT version
+FROM versions
+WHERE name = :name;

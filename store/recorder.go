@@ -1,0 +1,396 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"zombiezen.com/go/sqlite"
+	"zombiezen.com/go/sqlite/sqlitex"
+)
+
+// ErrRecorderClosed is returned by [Recorder.Record] after [Recorder.Close]
+// has been called.
+var ErrRecorderClosed = errors.New("recorder closed")
+
+// Backoff between attempts to commit a failed batch.
+const (
+	minRetryBackoff = 10 * time.Millisecond
+	maxRetryBackoff = 5 * time.Second
+)
+
+// RecorderOptions configure a [Recorder].
+type RecorderOptions struct {
+	// QueueSize is how many calls may wait to be written. When the queue is
+	// full, Record blocks until the writer makes room.
+	// If less than 1, it defaults to 4096.
+	QueueSize int
+
+	// MaxBatch is the most calls written in one transaction.
+	// If less than 1, it defaults to 256.
+	MaxBatch int
+
+	// MaxDelay bounds the time the writer spends gathering one batch
+	// before it commits. The writer never waits for calls to arrive to
+	// fill a batch: it takes what is already queued, so a lone call is
+	// committed at once and batches grow only while commits are slower
+	// than arrivals.
+	// If zero or negative, it defaults to 50ms.
+	MaxDelay time.Duration
+
+	// Logger receives failed commits and calls given up on.
+	// If nil, it defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// RecorderStats are a [Recorder]'s counters since it was created.
+type RecorderStats struct {
+	Recorded uint64 // calls committed
+	Batches  uint64 // transactions committed
+	Failed   uint64 // commits that failed; each is retried or isolated
+	Rejected uint64 // calls the database refused as invalid; logged, not stored
+	Dropped  uint64 // calls given up on because Close's context ended first
+	Queued   int    // calls waiting to be written now
+}
+
+// A Recorder writes [Call] rows to model_calls from one goroutine, with
+// group commit: every call queued while one transaction commits goes into
+// the next one. Its methods are safe for concurrent use.
+//
+// A Recorder never drops a call on its own. When the queue is full, Record
+// blocks (backpressure reaches the request path rather than losing
+// records); a batch that fails to commit is logged and retried with backoff
+// until it succeeds. Calls are lost in only two ways, neither silent:
+//   - a Close whose context ends before the queue is written: Close says
+//     how many, and so does [RecorderStats].Dropped;
+//   - a call the database refuses as invalid (a constraint it violates),
+//     which no retry can fix: it is logged in full at error level and
+//     counted in [RecorderStats].Rejected, and the rest of its batch is
+//     still written. Record validates calls so that this should not happen.
+//
+// A call is durable once its batch commits (see [Recorder.Flush]); a crash
+// loses the calls still queued.
+type Recorder struct {
+	s     *Store
+	opts  RecorderOptions
+	queue chan Call
+
+	// mu orders Record against Close: Record registers with senders under
+	// the read lock only while closed is false, so once Close has set it,
+	// senders.Wait covers every Record that can still send.
+	mu      sync.RWMutex
+	closed  bool
+	senders sync.WaitGroup
+
+	accepted atomic.Uint64 // calls Record has taken on, counted before queueing
+
+	progressMu sync.Mutex
+	recorded   uint64        // calls committed
+	handled    uint64        // calls committed or rejected
+	progress   chan struct{} // closed and replaced whenever handled grows
+
+	batches  atomic.Uint64
+	failed   atomic.Uint64
+	rejected atomic.Uint64
+	dropped  atomic.Uint64
+
+	abort     chan struct{} // closed when Close's context ends
+	abortOnce sync.Once
+	ctx       context.Context // the writer's; canceled on abort
+	cancel    context.CancelFunc
+	done      chan struct{} // closed when the writer has exited
+}
+
+// NewRecorder starts a Recorder writing to s. Close it before closing s.
+func NewRecorder(s *Store, opts RecorderOptions) *Recorder {
+	if opts.QueueSize < 1 {
+		opts.QueueSize = 4096
+	}
+	if opts.MaxBatch < 1 {
+		opts.MaxBatch = 256
+	}
+	if opts.MaxDelay <= 0 {
+		opts.MaxDelay = 50 * time.Millisecond
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &Recorder{
+		s:        s,
+		opts:     opts,
+		queue:    make(chan Call, opts.QueueSize),
+		progress: make(chan struct{}),
+		abort:    make(chan struct{}),
+		ctx:      ctx,
+		cancel:   cancel,
+		done:     make(chan struct{}),
+	}
+	go r.run()
+	return r
+}
+
+// Record queues c to be written and returns; it blocks only while the
+// queue is full. A zero c.CreatedAt is set to the current time.
+//
+// Record returns an error, and does not record c, if c.Status is not one
+// of the Call statuses, or if Close has been called ([ErrRecorderClosed]);
+// calls must therefore be recorded before the Recorder is closed, which is
+// the shutdown order anyway: stop serving, then close the Recorder.
+func (r *Recorder) Record(c Call) error {
+	if err := c.validate(); err != nil {
+		return fmt.Errorf("record call %q: %w", c.RequestID, err)
+	}
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = time.Now()
+	}
+	r.mu.RLock()
+	if r.closed {
+		r.mu.RUnlock()
+		return fmt.Errorf("record call %q: %w", c.RequestID, ErrRecorderClosed)
+	}
+	r.senders.Add(1)
+	r.accepted.Add(1)
+	r.mu.RUnlock()
+	defer r.senders.Done()
+
+	select {
+	case r.queue <- c:
+		return nil
+	case <-r.abort:
+		r.dropped.Add(1)
+		return fmt.Errorf("record call %q: %w before the call was queued", c.RequestID, ErrRecorderClosed)
+	}
+}
+
+// Flush waits until every call whose Record returned before Flush was
+// called has been committed (or rejected by the database, see
+// [RecorderStats].Rejected), or until ctx ends. It returns an error if the
+// Recorder stopped before writing them.
+func (r *Recorder) Flush(ctx context.Context) error {
+	// Calls are handled in queue order, and accepted counts every call
+	// queued so far (plus some still being queued), so once handled
+	// reaches it, every call queued before this point is handled.
+	target := r.accepted.Load()
+	for {
+		r.progressMu.Lock()
+		handled, progress := r.handled, r.progress
+		r.progressMu.Unlock()
+		if handled >= target {
+			return nil
+		}
+		select {
+		case <-progress:
+		case <-r.done:
+			r.progressMu.Lock()
+			handled = r.handled
+			r.progressMu.Unlock()
+			if handled >= target {
+				return nil
+			}
+			return fmt.Errorf("flush recorder: %d calls not recorded: %w", target-handled, ErrRecorderClosed)
+		case <-ctx.Done():
+			return fmt.Errorf("flush recorder: %w", ctx.Err())
+		}
+	}
+}
+
+// Close stops accepting calls, writes every call already queued (and those
+// blocked in Record), and stops the writer. If ctx ends first, Close gives
+// up on the calls not yet committed, logs and returns how many there were,
+// and still stops the writer before returning. Calling Close again is safe.
+func (r *Recorder) Close(ctx context.Context) error {
+	r.mu.Lock()
+	first := !r.closed
+	r.closed = true
+	r.mu.Unlock()
+	if first {
+		go func() {
+			r.senders.Wait()
+			close(r.queue)
+		}()
+	}
+
+	var ctxErr error
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		ctxErr = ctx.Err()
+		r.abortOnce.Do(func() {
+			close(r.abort)
+			r.cancel()
+		})
+		<-r.done
+	}
+	r.cancel()
+	if n := r.dropped.Load(); n > 0 {
+		if ctxErr != nil {
+			return fmt.Errorf("close recorder: %d calls not recorded: %w", n, ctxErr)
+		}
+		return fmt.Errorf("close recorder: %d calls not recorded", n)
+	}
+	return nil
+}
+
+// Stats returns the Recorder's counters.
+func (r *Recorder) Stats() RecorderStats {
+	r.progressMu.Lock()
+	recorded := r.recorded
+	r.progressMu.Unlock()
+	return RecorderStats{
+		Recorded: recorded,
+		Batches:  r.batches.Load(),
+		Failed:   r.failed.Load(),
+		Rejected: r.rejected.Load(),
+		Dropped:  r.dropped.Load(),
+		Queued:   len(r.queue),
+	}
+}
+
+// run is the writer goroutine.
+func (r *Recorder) run() {
+	defer close(r.done)
+	batch := make([]Call, 0, r.opts.MaxBatch)
+	for open := true; open; {
+		c, ok := <-r.queue
+		if !ok {
+			break
+		}
+		batch = append(batch[:0], c)
+		open = r.gather(&batch)
+		r.write(batch)
+	}
+	if n := r.dropped.Load(); n > 0 {
+		r.opts.Logger.Error("store: recorder stopped with calls not recorded", "dropped", n)
+	}
+}
+
+// gather appends the calls already queued to batch, up to MaxBatch or
+// MaxDelay. It reports false if the queue is closed and drained.
+func (r *Recorder) gather(batch *[]Call) (open bool) {
+	start := time.Now()
+	for len(*batch) < r.opts.MaxBatch {
+		select {
+		case c, ok := <-r.queue:
+			if !ok {
+				return false
+			}
+			*batch = append(*batch, c)
+		default:
+			return true
+		}
+		if len(*batch)%64 == 0 && time.Since(start) >= r.opts.MaxDelay {
+			return true
+		}
+	}
+	return true
+}
+
+// write commits batch. A failure that can pass (a locked or full
+// database, an I/O error) is retried with backoff until it does or Close
+// gives up. A failure caused by a call's own data, which retrying cannot
+// fix, is isolated by writing the calls one at a time; the calls the
+// database refuses are logged in full and counted as rejected, so one bad
+// call cannot stall the recorder and, through backpressure, the hub.
+func (r *Recorder) write(batch []Call) {
+	err := r.writeRetrying(batch)
+	if err == nil || !isRowError(err) {
+		return
+	}
+	if len(batch) == 1 {
+		r.reject(batch[0], err)
+		return
+	}
+	for i := range batch {
+		if err := r.writeRetrying(batch[i : i+1]); err != nil && isRowError(err) {
+			r.reject(batch[i], err)
+		}
+	}
+}
+
+// writeRetrying commits batch, retrying failures other than row errors. It
+// returns nil once batch is committed, a row error, or errAborted after
+// counting batch as dropped.
+func (r *Recorder) writeRetrying(batch []Call) error {
+	backoff := minRetryBackoff
+	for {
+		select {
+		case <-r.abort:
+			r.dropped.Add(uint64(len(batch)))
+			return errAborted
+		default:
+		}
+		err := r.commit(batch)
+		if err == nil {
+			r.batches.Add(1)
+			r.progressMu.Lock()
+			r.recorded += uint64(len(batch))
+			r.advance(len(batch))
+			r.progressMu.Unlock()
+			return nil
+		}
+		r.failed.Add(1)
+		if isRowError(err) {
+			return err
+		}
+		r.opts.Logger.Error("store: recorder: commit failed, will retry",
+			"calls", len(batch), "first_request_id", batch[0].RequestID,
+			"retry_in", backoff, "err", err)
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-r.abort:
+			t.Stop()
+		}
+		backoff = min(2*backoff, maxRetryBackoff)
+	}
+}
+
+var errAborted = errors.New("recorder aborted")
+
+// isRowError reports whether err is the database refusing a row's data.
+func isRowError(err error) bool {
+	switch sqlite.ErrCode(err).ToPrimary() {
+	case sqlite.ResultConstraint, sqlite.ResultMismatch, sqlite.ResultTooBig:
+		return true
+	}
+	return false
+}
+
+// reject logs a call the database refused, with every field, so that it
+// can still be accounted for.
+func (r *Recorder) reject(c Call, err error) {
+	r.rejected.Add(1)
+	r.progressMu.Lock()
+	r.advance(1)
+	r.progressMu.Unlock()
+	r.opts.Logger.Error("store: recorder: call rejected by the database, not recorded",
+		"err", err, "call", fmt.Sprintf("%+v", c))
+}
+
+// advance records that n more calls are finished with (committed or
+// rejected) and wakes Flush. progressMu must be held.
+func (r *Recorder) advance(n int) {
+	r.handled += uint64(n)
+	close(r.progress)
+	r.progress = make(chan struct{})
+}
+
+// commit writes batch in one immediate transaction.
+func (r *Recorder) commit(batch []Call) (err error) {
+	conn, err := r.s.pool.Take(r.ctx)
+	if err != nil {
+		return err
+	}
+	defer r.s.pool.Put(conn)
+	endFn, err := sqlitex.ImmediateTransaction(conn)
+	if err != nil {
+		return err
+	}
+	defer endFn(&err)
+	return insertCalls(conn, batch)
+}

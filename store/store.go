@@ -1,0 +1,197 @@
+package store
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"zombiezen.com/go/sqlite"
+	"zombiezen.com/go/sqlite/sqlitex"
+)
+
+// ErrNotFound is returned, wrapped, when a looked-up row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrAmbiguous is returned, wrapped, when a lookup meant to find one row
+// matches several.
+var ErrAmbiguous = errors.New("ambiguous")
+
+//go:embed queries/*.sql
+var queryFiles embed.FS
+
+// queries holds every statement the package runs, by file name.
+var queries = mustSub(queryFiles, "queries")
+
+func mustSub(fsys fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
+
+// Options configure [Open].
+type Options struct {
+	// PoolSize is the number of SQLite connections kept open.
+	// Readers each hold one connection for the length of a query;
+	// writers are serialized by SQLite itself.
+	// If less than 1, it defaults to 8.
+	PoolSize int
+
+	// BusyTimeout is how long a connection waits for a lock held by another
+	// connection (in this or another process) before failing with
+	// SQLITE_BUSY. A context passed to a method can end the wait sooner.
+	// If zero or negative, it defaults to 5s.
+	BusyTimeout time.Duration
+}
+
+// Store is the hub's SQLite database.
+// It is safe for use by multiple goroutines.
+type Store struct {
+	pool *sqlitex.Pool
+}
+
+// Open opens the database at path, creating the file and its parent
+// directory if needed, and migrates it to the latest schema.
+//
+// Every connection runs in WAL mode with foreign keys enforced and
+// synchronous=NORMAL (see the package documentation for what that means
+// for durability).
+func Open(ctx context.Context, path string, opts Options) (_ *Store, err error) {
+	if path == "" {
+		return nil, errors.New("open store: empty path")
+	}
+	if opts.PoolSize < 1 {
+		opts.PoolSize = 8
+	}
+	if opts.BusyTimeout <= 0 {
+		opts.BusyTimeout = 5 * time.Second
+	}
+	migs, err := loadMigrations(migrationFiles)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	pool, err := sqlitex.NewPool(path, sqlitex.PoolOptions{
+		// No OpenURI: path is a file name, never a URI with parameters.
+		Flags:       sqlite.OpenReadWrite | sqlite.OpenCreate | sqlite.OpenWAL,
+		PoolSize:    opts.PoolSize,
+		PrepareConn: prepareConn(opts.BusyTimeout),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	s := &Store{pool: pool}
+	defer func() {
+		if err != nil {
+			pool.Close()
+		}
+	}()
+	conn, err := s.pool.Take(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	defer s.pool.Put(conn)
+	if err := migrate(conn, migs); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// prepareConn sets the per-connection settings. PRAGMA foreign_keys is a
+// no-op inside a transaction, so each pragma runs on its own.
+func prepareConn(busyTimeout time.Duration) sqlitex.ConnPrepareFunc {
+	return func(conn *sqlite.Conn) error {
+		conn.SetBusyTimeout(busyTimeout)
+		for _, pragma := range []string{
+			"PRAGMA foreign_keys = ON;",
+			"PRAGMA synchronous = NORMAL;",
+		} {
+			if err := sqlitex.ExecuteTransient(conn, pragma, nil); err != nil {
+				return fmt.Errorf("%s: %w", pragma, err)
+			}
+		}
+		return nil
+	}
+}
+
+// Close closes every connection, waiting for those in use to be returned.
+// Close a [Recorder] writing to s before closing s.
+func (s *Store) Close() error {
+	if err := s.pool.Close(); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	return nil
+}
+
+// SchemaVersion reports the number of migrations applied to the database.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	conn, err := s.pool.Take(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("schema version: %w", err)
+	}
+	defer s.pool.Put(conn)
+	v, err := userVersion(conn)
+	if err != nil {
+		return 0, fmt.Errorf("schema version: %w", err)
+	}
+	return v, nil
+}
+
+// KeysVersion returns a counter that grows whenever an API key is created,
+// revoked or otherwise changed in a way that can change an authentication
+// decision, by any process. Recording a key's use does not change it.
+// Caches of API keys poll it to learn about changes made elsewhere.
+func (s *Store) KeysVersion(ctx context.Context) (int64, error) {
+	conn, err := s.pool.Take(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("keys version: %w", err)
+	}
+	defer s.pool.Put(conn)
+	var v int64
+	found := false
+	err = sqlitex.ExecuteFS(conn, queries, "version_get.sql", &sqlitex.ExecOptions{
+		Named: map[string]any{":name": "api_keys"},
+		ResultFunc: func(stmt *sqlite.Stmt) error {
+			v, found = stmt.ColumnInt64(0), true
+			return nil
+		},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("keys version: %w", err)
+	}
+	if !found {
+		return 0, fmt.Errorf("keys version: %w", ErrNotFound)
+	}
+	return v, nil
+}
+
+// millis converts t to the stored form: Unix milliseconds, or NULL for the
+// zero time.
+func millis(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+// timeCol reads a Unix-milliseconds column; NULL becomes the zero time.
+func timeCol(stmt *sqlite.Stmt, col string) time.Time {
+	if stmt.IsNull(col) {
+		return time.Time{}
+	}
+	return time.UnixMilli(stmt.GetInt64(col))
+}
+
+// now is the current time at the stored precision, so that a value returned
+// by a write equals the value read back later.
+func now() time.Time {
+	return time.UnixMilli(time.Now().UnixMilli())
+}
