@@ -18,28 +18,21 @@ type Account struct {
 }
 
 // EnsureAccount returns the account called name, creating it if needed.
-func (s *Store) EnsureAccount(ctx context.Context, name string) (_ Account, err error) {
+func (s *Store) EnsureAccount(ctx context.Context, name string) (Account, error) {
 	if name == "" {
 		return Account{}, errors.New("ensure account: empty name")
 	}
-	conn, err := s.pool.Take(ctx)
-	if err != nil {
-		return Account{}, fmt.Errorf("ensure account %q: %w", name, err)
-	}
-	defer s.pool.Put(conn)
-	endFn, err := sqlitex.ImmediateTransaction(conn)
-	if err != nil {
-		return Account{}, fmt.Errorf("ensure account %q: %w", name, err)
-	}
-	defer endFn(&err)
-
-	err = sqlitex.ExecuteFS(conn, queries, "account_insert.sql", &sqlitex.ExecOptions{
-		Named: map[string]any{":name": name, ":created_at": now().UnixMilli()},
+	var a Account
+	err := s.write(ctx, func(conn *sqlite.Conn) (err error) {
+		err = sqlitex.ExecuteFS(conn, queries, "account_insert.sql", &sqlitex.ExecOptions{
+			Named: map[string]any{":name": name, ":created_at": now().UnixMilli()},
+		})
+		if err != nil {
+			return err
+		}
+		a, err = accountBy(conn, "account_by_name.sql", ":name", name)
+		return err
 	})
-	if err != nil {
-		return Account{}, fmt.Errorf("ensure account %q: %w", name, err)
-	}
-	a, err := accountBy(conn, "account_by_name.sql", ":name", name)
 	if err != nil {
 		return Account{}, fmt.Errorf("ensure account %q: %w", name, err)
 	}
@@ -48,12 +41,11 @@ func (s *Store) EnsureAccount(ctx context.Context, name string) (_ Account, err 
 
 // AccountByID returns the account with the given id, or [ErrNotFound].
 func (s *Store) AccountByID(ctx context.Context, id int64) (Account, error) {
-	conn, err := s.pool.Take(ctx)
-	if err != nil {
-		return Account{}, fmt.Errorf("account %d: %w", id, err)
-	}
-	defer s.pool.Put(conn)
-	a, err := accountBy(conn, "account_by_id.sql", ":id", id)
+	var a Account
+	err := s.read(ctx, func(conn *sqlite.Conn) (err error) {
+		a, err = accountBy(conn, "account_by_id.sql", ":id", id)
+		return err
+	})
 	if err != nil {
 		return Account{}, fmt.Errorf("account %d: %w", id, err)
 	}
@@ -62,12 +54,11 @@ func (s *Store) AccountByID(ctx context.Context, id int64) (Account, error) {
 
 // AccountByName returns the account called name, or [ErrNotFound].
 func (s *Store) AccountByName(ctx context.Context, name string) (Account, error) {
-	conn, err := s.pool.Take(ctx)
-	if err != nil {
-		return Account{}, fmt.Errorf("account %q: %w", name, err)
-	}
-	defer s.pool.Put(conn)
-	a, err := accountBy(conn, "account_by_name.sql", ":name", name)
+	var a Account
+	err := s.read(ctx, func(conn *sqlite.Conn) (err error) {
+		a, err = accountBy(conn, "account_by_name.sql", ":name", name)
+		return err
+	})
 	if err != nil {
 		return Account{}, fmt.Errorf("account %q: %w", name, err)
 	}

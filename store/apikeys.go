@@ -38,7 +38,7 @@ type APIKey struct {
 // CreateAPIKey stores a new key. The caller supplies AccountID, Hash,
 // Prefix, Name, Role (empty means RoleUser) and ExpiresAt; the returned copy
 // has ID and CreatedAt set. Other fields of k are ignored.
-func (s *Store) CreateAPIKey(ctx context.Context, k APIKey) (_ APIKey, err error) {
+func (s *Store) CreateAPIKey(ctx context.Context, k APIKey) (APIKey, error) {
 	if k.Role == "" {
 		k.Role = RoleUser
 	}
@@ -60,31 +60,22 @@ func (s *Store) CreateAPIKey(ctx context.Context, k APIKey) (_ APIKey, err error
 		k.ExpiresAt = time.UnixMilli(k.ExpiresAt.UnixMilli())
 	}
 
-	conn, err := s.pool.Take(ctx)
-	if err != nil {
-		return APIKey{}, fmt.Errorf("create api key: %w", err)
-	}
-	defer s.pool.Put(conn)
-	endFn, err := sqlitex.ImmediateTransaction(conn)
-	if err != nil {
-		return APIKey{}, fmt.Errorf("create api key: %w", err)
-	}
-	defer endFn(&err)
-
-	err = sqlitex.ExecuteFS(conn, queries, "api_key_insert.sql", &sqlitex.ExecOptions{
-		Named: map[string]any{
-			":account_id": k.AccountID,
-			":key_hash":   k.Hash[:],
-			":prefix":     k.Prefix,
-			":name":       k.Name,
-			":role":       k.Role,
-			":created_at": k.CreatedAt.UnixMilli(),
-			":expires_at": millis(k.ExpiresAt),
-		},
-		ResultFunc: func(stmt *sqlite.Stmt) error {
-			k.ID = stmt.GetInt64("id")
-			return nil
-		},
+	err := s.write(ctx, func(conn *sqlite.Conn) error {
+		return sqlitex.ExecuteFS(conn, queries, "api_key_insert.sql", &sqlitex.ExecOptions{
+			Named: map[string]any{
+				":account_id": k.AccountID,
+				":key_hash":   k.Hash[:],
+				":prefix":     k.Prefix,
+				":name":       k.Name,
+				":role":       k.Role,
+				":created_at": k.CreatedAt.UnixMilli(),
+				":expires_at": millis(k.ExpiresAt),
+			},
+			ResultFunc: func(stmt *sqlite.Stmt) error {
+				k.ID = stmt.GetInt64("id")
+				return nil
+			},
+		})
 	})
 	if err != nil {
 		return APIKey{}, fmt.Errorf("create api key: %w", err)
@@ -95,12 +86,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k APIKey) (_ APIKey, err error
 // APIKeyByHash returns the key whose SHA-256 is hash, or [ErrNotFound].
 // Revoked and expired keys are returned too: the caller decides.
 func (s *Store) APIKeyByHash(ctx context.Context, hash [32]byte) (APIKey, error) {
-	conn, err := s.pool.Take(ctx)
-	if err != nil {
-		return APIKey{}, fmt.Errorf("api key by hash: %w", err)
-	}
-	defer s.pool.Put(conn)
-	keys, err := apiKeys(conn, "api_key_by_hash.sql", map[string]any{":key_hash": hash[:]})
+	keys, err := s.apiKeys(ctx, "api_key_by_hash.sql", map[string]any{":key_hash": hash[:]})
 	if err != nil {
 		return APIKey{}, fmt.Errorf("api key by hash: %w", err)
 	}
@@ -118,12 +104,7 @@ func (s *Store) APIKeyByPrefixOrName(ctx context.Context, str string) (APIKey, e
 	if str == "" {
 		return APIKey{}, errors.New("api key by prefix or name: empty string")
 	}
-	conn, err := s.pool.Take(ctx)
-	if err != nil {
-		return APIKey{}, fmt.Errorf("api key %q: %w", str, err)
-	}
-	defer s.pool.Put(conn)
-	keys, err := apiKeys(conn, "api_keys_by_prefix_or_name.sql", map[string]any{":s": str})
+	keys, err := s.apiKeys(ctx, "api_keys_by_prefix_or_name.sql", map[string]any{":s": str})
 	switch {
 	case err != nil:
 		return APIKey{}, fmt.Errorf("api key %q: %w", str, err)
@@ -138,12 +119,7 @@ func (s *Store) APIKeyByPrefixOrName(ctx context.Context, str string) (APIKey, e
 // ListAPIKeys returns every key, revoked and expired ones included, oldest
 // first.
 func (s *Store) ListAPIKeys(ctx context.Context) ([]APIKey, error) {
-	conn, err := s.pool.Take(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list api keys: %w", err)
-	}
-	defer s.pool.Put(conn)
-	keys, err := apiKeys(conn, "api_keys_list.sql", nil)
+	keys, err := s.apiKeys(ctx, "api_keys_list.sql", nil)
 	if err != nil {
 		return nil, fmt.Errorf("list api keys: %w", err)
 	}
@@ -170,46 +146,44 @@ func (s *Store) TouchAPIKey(ctx context.Context, id int64, t time.Time) error {
 	})
 }
 
-func (s *Store) updateAPIKey(ctx context.Context, op, query string, args map[string]any) (err error) {
-	conn, err := s.pool.Take(ctx)
+func (s *Store) updateAPIKey(ctx context.Context, op, query string, args map[string]any) error {
+	err := s.write(ctx, func(conn *sqlite.Conn) error {
+		if err := sqlitex.ExecuteFS(conn, queries, query, &sqlitex.ExecOptions{Named: args}); err != nil {
+			return err
+		}
+		if conn.Changes() == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("%s %d: %w", op, args[":id"], err)
-	}
-	defer s.pool.Put(conn)
-	endFn, err := sqlitex.ImmediateTransaction(conn)
-	if err != nil {
-		return fmt.Errorf("%s %d: %w", op, args[":id"], err)
-	}
-	defer endFn(&err)
-	if err := sqlitex.ExecuteFS(conn, queries, query, &sqlitex.ExecOptions{Named: args}); err != nil {
-		return fmt.Errorf("%s %d: %w", op, args[":id"], err)
-	}
-	if conn.Changes() == 0 {
-		return fmt.Errorf("%s %d: %w", op, args[":id"], ErrNotFound)
 	}
 	return nil
 }
 
-func apiKeys(conn *sqlite.Conn, query string, args map[string]any) ([]APIKey, error) {
+func (s *Store) apiKeys(ctx context.Context, query string, args map[string]any) ([]APIKey, error) {
 	var keys []APIKey
-	err := sqlitex.ExecuteFS(conn, queries, query, &sqlitex.ExecOptions{
-		Named: args,
-		ResultFunc: func(stmt *sqlite.Stmt) error {
-			k := APIKey{
-				ID:         stmt.GetInt64("id"),
-				AccountID:  stmt.GetInt64("account_id"),
-				Prefix:     stmt.GetText("prefix"),
-				Name:       stmt.GetText("name"),
-				Role:       stmt.GetText("role"),
-				CreatedAt:  timeCol(stmt, "created_at"),
-				ExpiresAt:  timeCol(stmt, "expires_at"),
-				RevokedAt:  timeCol(stmt, "revoked_at"),
-				LastUsedAt: timeCol(stmt, "last_used_at"),
-			}
-			stmt.GetBytes("key_hash", k.Hash[:])
-			keys = append(keys, k)
-			return nil
-		},
+	err := s.read(ctx, func(conn *sqlite.Conn) error {
+		return sqlitex.ExecuteFS(conn, queries, query, &sqlitex.ExecOptions{
+			Named: args,
+			ResultFunc: func(stmt *sqlite.Stmt) error {
+				k := APIKey{
+					ID:         stmt.GetInt64("id"),
+					AccountID:  stmt.GetInt64("account_id"),
+					Prefix:     stmt.GetText("prefix"),
+					Name:       stmt.GetText("name"),
+					Role:       stmt.GetText("role"),
+					CreatedAt:  timeCol(stmt, "created_at"),
+					ExpiresAt:  timeCol(stmt, "expires_at"),
+					RevokedAt:  timeCol(stmt, "revoked_at"),
+					LastUsedAt: timeCol(stmt, "last_used_at"),
+				}
+				stmt.GetBytes("key_hash", k.Hash[:])
+				keys = append(keys, k)
+				return nil
+			},
+		})
 	})
 	return keys, err
 }

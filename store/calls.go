@@ -99,18 +99,15 @@ func (s *Store) Calls(ctx context.Context, f CallFilter) ([]Call, error) {
 		query = "calls_recent.sql"
 	}
 
-	conn, err := s.pool.Take(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("calls: %w", err)
-	}
-	defer s.pool.Put(conn)
 	var calls []Call
-	err = sqlitex.ExecuteFS(conn, queries, query, &sqlitex.ExecOptions{
-		Named: args,
-		ResultFunc: func(stmt *sqlite.Stmt) error {
-			calls = append(calls, scanCall(stmt))
-			return nil
-		},
+	err := s.read(ctx, func(conn *sqlite.Conn) error {
+		return sqlitex.ExecuteFS(conn, queries, query, &sqlitex.ExecOptions{
+			Named: args,
+			ResultFunc: func(stmt *sqlite.Stmt) error {
+				calls = append(calls, scanCall(stmt))
+				return nil
+			},
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("calls: %w", err)

@@ -21,7 +21,11 @@
 // connection. Writes run in [sqlitex.ImmediateTransaction], which takes the
 // write lock up front so that a transaction cannot fail half-way with
 // SQLITE_BUSY when it upgrades from reading to writing; helpers that run
-// inside a caller's transaction use defer sqlitex.Save(conn)(&err).
+// inside a caller's transaction use defer sqlitex.Save(conn)(&err). The
+// writers of one process queue for the write lock in Go, in arrival order,
+// because SQLite's own busy handler polls and lets a frequent writer starve
+// the others; the busy timeout ([Options].BusyTimeout) is left to arbitrate
+// with other processes, such as the hub's admin commands.
 //
 // # Durability
 //

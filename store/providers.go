@@ -30,7 +30,7 @@ type Provider struct {
 // BaseURL, Config and Enabled, and returns the stored row. Upserting an
 // unchanged provider writes nothing and leaves UpdatedAt alone, so seeding
 // from the config file on every start is cheap.
-func (s *Store) UpsertProvider(ctx context.Context, p Provider) (_ Provider, err error) {
+func (s *Store) UpsertProvider(ctx context.Context, p Provider) (Provider, error) {
 	switch {
 	case p.Name == "":
 		return Provider{}, errors.New("upsert provider: empty name")
@@ -45,48 +45,40 @@ func (s *Store) UpsertProvider(ctx context.Context, p Provider) (_ Provider, err
 		config = string(p.Config)
 	}
 
-	conn, err := s.pool.Take(ctx)
-	if err != nil {
-		return Provider{}, fmt.Errorf("upsert provider %q: %w", p.Name, err)
-	}
-	defer s.pool.Put(conn)
-	endFn, err := sqlitex.ImmediateTransaction(conn)
-	if err != nil {
-		return Provider{}, fmt.Errorf("upsert provider %q: %w", p.Name, err)
-	}
-	defer endFn(&err)
-
-	err = sqlitex.ExecuteFS(conn, queries, "provider_upsert.sql", &sqlitex.ExecOptions{
-		Named: map[string]any{
-			":name":     p.Name,
-			":plugin":   p.Plugin,
-			":base_url": p.BaseURL,
-			":config":   config,
-			":enabled":  p.Enabled,
-			":now":      now().UnixMilli(),
-		},
+	var stored []Provider
+	err := s.write(ctx, func(conn *sqlite.Conn) (err error) {
+		err = sqlitex.ExecuteFS(conn, queries, "provider_upsert.sql", &sqlitex.ExecOptions{
+			Named: map[string]any{
+				":name":     p.Name,
+				":plugin":   p.Plugin,
+				":base_url": p.BaseURL,
+				":config":   config,
+				":enabled":  p.Enabled,
+				":now":      now().UnixMilli(),
+			},
+		})
+		if err != nil {
+			return err
+		}
+		stored, err = providers(conn, "provider_by_name.sql", map[string]any{":name": p.Name})
+		return err
 	})
 	if err != nil {
 		return Provider{}, fmt.Errorf("upsert provider %q: %w", p.Name, err)
 	}
-	ps, err := providers(conn, "provider_by_name.sql", map[string]any{":name": p.Name})
-	if err != nil {
-		return Provider{}, fmt.Errorf("upsert provider %q: %w", p.Name, err)
-	}
-	if len(ps) == 0 { // cannot happen inside the transaction
+	if len(stored) == 0 { // cannot happen inside the transaction
 		return Provider{}, fmt.Errorf("upsert provider %q: %w", p.Name, ErrNotFound)
 	}
-	return ps[0], nil
+	return stored[0], nil
 }
 
 // ProviderByName returns the provider called name, or [ErrNotFound].
 func (s *Store) ProviderByName(ctx context.Context, name string) (Provider, error) {
-	conn, err := s.pool.Take(ctx)
-	if err != nil {
-		return Provider{}, fmt.Errorf("provider %q: %w", name, err)
-	}
-	defer s.pool.Put(conn)
-	ps, err := providers(conn, "provider_by_name.sql", map[string]any{":name": name})
+	var ps []Provider
+	err := s.read(ctx, func(conn *sqlite.Conn) (err error) {
+		ps, err = providers(conn, "provider_by_name.sql", map[string]any{":name": name})
+		return err
+	})
 	if err != nil {
 		return Provider{}, fmt.Errorf("provider %q: %w", name, err)
 	}
@@ -98,12 +90,11 @@ func (s *Store) ProviderByName(ctx context.Context, name string) (Provider, erro
 
 // ListProviders returns every provider, ordered by name.
 func (s *Store) ListProviders(ctx context.Context) ([]Provider, error) {
-	conn, err := s.pool.Take(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list providers: %w", err)
-	}
-	defer s.pool.Put(conn)
-	ps, err := providers(conn, "providers_list.sql", nil)
+	var ps []Provider
+	err := s.read(ctx, func(conn *sqlite.Conn) (err error) {
+		ps, err = providers(conn, "providers_list.sql", nil)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list providers: %w", err)
 	}
@@ -155,7 +146,7 @@ type Credential struct {
 // name keeps its ID and CreatedAt (so recorded calls still point at it) and
 // has its other fields overwritten; credentials not in creds are deleted.
 // The ID, ProviderID and CreatedAt fields of creds are ignored.
-func (s *Store) ReplaceCredentials(ctx context.Context, providerID int64, creds []Credential) (err error) {
+func (s *Store) ReplaceCredentials(ctx context.Context, providerID int64, creds []Credential) error {
 	names := make([]string, 0, len(creds))
 	seen := make(map[string]bool, len(creds))
 	for i, c := range creds {
@@ -175,39 +166,34 @@ func (s *Store) ReplaceCredentials(ctx context.Context, providerID int64, creds 
 		return fmt.Errorf("replace credentials of provider %d: %w", providerID, err)
 	}
 
-	conn, err := s.pool.Take(ctx)
-	if err != nil {
-		return fmt.Errorf("replace credentials of provider %d: %w", providerID, err)
-	}
-	defer s.pool.Put(conn)
-	endFn, err := sqlitex.ImmediateTransaction(conn)
-	if err != nil {
-		return fmt.Errorf("replace credentials of provider %d: %w", providerID, err)
-	}
-	defer endFn(&err)
-
-	exists := false
-	err = sqlitex.ExecuteFS(conn, queries, "provider_exists.sql", &sqlitex.ExecOptions{
-		Named:      map[string]any{":id": providerID},
-		ResultFunc: func(*sqlite.Stmt) error { exists = true; return nil },
-	})
-	if err != nil {
-		return fmt.Errorf("replace credentials of provider %d: %w", providerID, err)
-	}
-	if !exists {
-		return fmt.Errorf("replace credentials of provider %d: %w", providerID, ErrNotFound)
-	}
-	err = sqlitex.ExecuteFS(conn, queries, "credentials_delete_others.sql", &sqlitex.ExecOptions{
-		Named: map[string]any{":provider_id": providerID, ":names": string(namesJSON)},
-	})
-	if err != nil {
-		return fmt.Errorf("replace credentials of provider %d: %w", providerID, err)
-	}
-	created := now().UnixMilli()
-	for _, c := range creds {
-		if err := upsertCredential(conn, providerID, c, created); err != nil {
-			return fmt.Errorf("replace credentials of provider %d: credential %q: %w", providerID, c.Name, err)
+	err = s.write(ctx, func(conn *sqlite.Conn) error {
+		exists := false
+		err := sqlitex.ExecuteFS(conn, queries, "provider_exists.sql", &sqlitex.ExecOptions{
+			Named:      map[string]any{":id": providerID},
+			ResultFunc: func(*sqlite.Stmt) error { exists = true; return nil },
+		})
+		if err != nil {
+			return err
 		}
+		if !exists {
+			return ErrNotFound
+		}
+		err = sqlitex.ExecuteFS(conn, queries, "credentials_delete_others.sql", &sqlitex.ExecOptions{
+			Named: map[string]any{":provider_id": providerID, ":names": string(namesJSON)},
+		})
+		if err != nil {
+			return err
+		}
+		created := now().UnixMilli()
+		for _, c := range creds {
+			if err := upsertCredential(conn, providerID, c, created); err != nil {
+				return fmt.Errorf("credential %q: %w", c.Name, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("replace credentials of provider %d: %w", providerID, err)
 	}
 	return nil
 }
@@ -238,31 +224,28 @@ func upsertCredential(conn *sqlite.Conn, providerID int64, c Credential, created
 // ListCredentials returns the credentials of the provider with the given
 // id, oldest first. A provider that does not exist has none.
 func (s *Store) ListCredentials(ctx context.Context, providerID int64) ([]Credential, error) {
-	conn, err := s.pool.Take(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list credentials of provider %d: %w", providerID, err)
-	}
-	defer s.pool.Put(conn)
 	var creds []Credential
-	err = sqlitex.ExecuteFS(conn, queries, "credentials_list.sql", &sqlitex.ExecOptions{
-		Named: map[string]any{":provider_id": providerID},
-		ResultFunc: func(stmt *sqlite.Stmt) error {
-			c := Credential{
-				ID:         stmt.GetInt64("id"),
-				ProviderID: stmt.GetInt64("provider_id"),
-				Name:       stmt.GetText("name"),
-				SecretRef:  stmt.GetText("secret_ref"),
-				Weight:     int(stmt.GetInt64("weight")),
-				Enabled:    stmt.GetBool("enabled"),
-				CreatedAt:  timeCol(stmt, "created_at"),
-			}
-			if !stmt.IsNull("ciphertext") {
-				c.Ciphertext = make([]byte, stmt.GetLen("ciphertext"))
-				stmt.GetBytes("ciphertext", c.Ciphertext)
-			}
-			creds = append(creds, c)
-			return nil
-		},
+	err := s.read(ctx, func(conn *sqlite.Conn) error {
+		return sqlitex.ExecuteFS(conn, queries, "credentials_list.sql", &sqlitex.ExecOptions{
+			Named: map[string]any{":provider_id": providerID},
+			ResultFunc: func(stmt *sqlite.Stmt) error {
+				c := Credential{
+					ID:         stmt.GetInt64("id"),
+					ProviderID: stmt.GetInt64("provider_id"),
+					Name:       stmt.GetText("name"),
+					SecretRef:  stmt.GetText("secret_ref"),
+					Weight:     int(stmt.GetInt64("weight")),
+					Enabled:    stmt.GetBool("enabled"),
+					CreatedAt:  timeCol(stmt, "created_at"),
+				}
+				if !stmt.IsNull("ciphertext") {
+					c.Ciphertext = make([]byte, stmt.GetLen("ciphertext"))
+					stmt.GetBytes("ciphertext", c.Ciphertext)
+				}
+				creds = append(creds, c)
+				return nil
+			},
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list credentials of provider %d: %w", providerID, err)

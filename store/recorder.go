@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"zombiezen.com/go/sqlite"
-	"zombiezen.com/go/sqlite/sqlitex"
 )
 
 // ErrRecorderClosed is returned by [Recorder.Record] after [Recorder.Close]
@@ -202,7 +201,9 @@ func (r *Recorder) Flush(ctx context.Context) error {
 // Close stops accepting calls, writes every call already queued (and those
 // blocked in Record), and stops the writer. If ctx ends first, Close gives
 // up on the calls not yet committed, logs and returns how many there were,
-// and still stops the writer before returning. Calling Close again is safe.
+// and still stops the writer before returning (if the writer is waiting for
+// another process's lock, that can take up to the store's BusyTimeout).
+// Calling Close again is safe.
 func (r *Recorder) Close(ctx context.Context) error {
 	r.mu.Lock()
 	first := !r.closed
@@ -380,17 +381,9 @@ func (r *Recorder) advance(n int) {
 	r.progress = make(chan struct{})
 }
 
-// commit writes batch in one immediate transaction.
-func (r *Recorder) commit(batch []Call) (err error) {
-	conn, err := r.s.pool.Take(r.ctx)
-	if err != nil {
-		return err
-	}
-	defer r.s.pool.Put(conn)
-	endFn, err := sqlitex.ImmediateTransaction(conn)
-	if err != nil {
-		return err
-	}
-	defer endFn(&err)
-	return insertCalls(conn, batch)
+// commit writes batch in one transaction.
+func (r *Recorder) commit(batch []Call) error {
+	return r.s.write(r.ctx, func(conn *sqlite.Conn) error {
+		return insertCalls(conn, batch)
+	})
 }

@@ -54,6 +54,10 @@ type Options struct {
 // It is safe for use by multiple goroutines.
 type Store struct {
 	pool *sqlitex.Pool
+
+	// writeSem admits one writer of this process at a time, in arrival
+	// order; see [Store.write].
+	writeSem chan struct{}
 }
 
 // Open opens the database at path, creating the file and its parent
@@ -88,18 +92,14 @@ func Open(ctx context.Context, path string, opts Options) (_ *Store, err error) 
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{pool: pool}
+	s := &Store{pool: pool, writeSem: make(chan struct{}, 1)}
 	defer func() {
 		if err != nil {
 			pool.Close()
 		}
 	}()
-	conn, err := s.pool.Take(ctx)
+	err = s.read(ctx, func(conn *sqlite.Conn) error { return migrate(conn, migs) })
 	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
-	defer s.pool.Put(conn)
-	if err := migrate(conn, migs); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	return s, nil
@@ -131,14 +131,52 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// SchemaVersion reports the number of migrations applied to the database.
-func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+// write runs f in an immediate transaction on a pooled connection, and
+// commits if f returns nil.
+//
+// Writers in this process first queue on writeSem, first come first
+// served. Left to SQLite alone, a writer that finds the database locked
+// sleeps and polls, and a writer that commits often (the Recorder) can
+// take the lock again before a sleeping one wakes, starving it past its
+// busy timeout. With the queue, the busy timeout only arbitrates with other
+// processes (such as the hub CLI).
+func (s *Store) write(ctx context.Context, f func(conn *sqlite.Conn) error) (err error) {
+	select {
+	case s.writeSem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.writeSem }()
 	conn, err := s.pool.Take(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("schema version: %w", err)
+		return err
 	}
 	defer s.pool.Put(conn)
-	v, err := userVersion(conn)
+	endFn, err := sqlitex.ImmediateTransaction(conn)
+	if err != nil {
+		return err
+	}
+	defer endFn(&err)
+	return f(conn)
+}
+
+// read runs f on a pooled connection.
+func (s *Store) read(ctx context.Context, f func(conn *sqlite.Conn) error) error {
+	conn, err := s.pool.Take(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.pool.Put(conn)
+	return f(conn)
+}
+
+// SchemaVersion reports the number of migrations applied to the database.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.read(ctx, func(conn *sqlite.Conn) (err error) {
+		v, err = userVersion(conn)
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("schema version: %w", err)
 	}
@@ -150,19 +188,16 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 // decision, by any process. Recording a key's use does not change it.
 // Caches of API keys poll it to learn about changes made elsewhere.
 func (s *Store) KeysVersion(ctx context.Context) (int64, error) {
-	conn, err := s.pool.Take(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("keys version: %w", err)
-	}
-	defer s.pool.Put(conn)
 	var v int64
 	found := false
-	err = sqlitex.ExecuteFS(conn, queries, "version_get.sql", &sqlitex.ExecOptions{
-		Named: map[string]any{":name": "api_keys"},
-		ResultFunc: func(stmt *sqlite.Stmt) error {
-			v, found = stmt.ColumnInt64(0), true
-			return nil
-		},
+	err := s.read(ctx, func(conn *sqlite.Conn) error {
+		return sqlitex.ExecuteFS(conn, queries, "version_get.sql", &sqlitex.ExecOptions{
+			Named: map[string]any{":name": "api_keys"},
+			ResultFunc: func(stmt *sqlite.Stmt) error {
+				v, found = stmt.ColumnInt64(0), true
+				return nil
+			},
+		})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("keys version: %w", err)

@@ -37,7 +37,8 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fs.StringVar(&account, "account", "default", "`account` the key belongs to (created if missing)")
 		fs.DurationVar(&expires, "expires", 0, "expire after this `duration` (e.g. 720h); 0 never expires")
 	}
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
 		return err
 	}
 	cfg, err := config.Load(*cfgPath)
@@ -94,11 +95,11 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		return tw.Flush()
 	case "revoke":
-		if fs.NArg() != 1 {
+		if len(pos) != 1 {
 			fmt.Fprintln(stderr, keysUsage)
 			return errUsage
 		}
-		arg := fs.Arg(0)
+		arg := pos[0]
 		var k store.APIKey
 		if id, perr := strconv.ParseInt(arg, 10, 64); perr == nil {
 			err = st.RevokeAPIKey(ctx, id)

@@ -86,3 +86,20 @@ func configFlag(fs *flag.FlagSet) *string {
 	}
 	return fs.String("config", def, "config `file`")
 }
+
+// parseArgs parses flags wherever they appear among the positional
+// arguments (`hub keys revoke alice -config x.toml`) and returns the
+// positional ones.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}

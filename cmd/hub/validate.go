@@ -13,11 +13,12 @@ import (
 func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("validate", stderr)
 	cfgPath := configFlag(fs)
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() == 1 { // also accept `hub validate FILE`
-		*cfgPath = fs.Arg(0)
+	if len(pos) == 1 { // also accept `hub validate FILE`
+		*cfgPath = pos[0]
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {

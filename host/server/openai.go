@@ -82,6 +82,21 @@ func parseChat(body []byte) (chatRequest, *apierr.Error) {
 		return req, apierr.BadRequest("", "We could not parse the JSON body of your request. The body must be a JSON object.")
 	}
 	root := gjson.ParseBytes(trimmed)
+	// A duplicated member would let the hub route and meter one value while
+	// the upstream, whose parser may keep the last one, acts on another.
+	var dup string
+	seen := make(map[string]struct{}, 16)
+	root.ForEach(func(k, _ gjson.Result) bool {
+		if _, ok := seen[k.Str]; ok {
+			dup = k.Str
+			return false
+		}
+		seen[k.Str] = struct{}{}
+		return true
+	})
+	if dup != "" {
+		return req, apierr.BadRequest(dup, "Duplicate member '"+dup+"' in the request body.")
+	}
 	m := root.Get("model")
 	switch {
 	case !m.Exists() || m.Type == gjson.Null:

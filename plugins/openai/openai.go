@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+	"strings"
 
 	"github.com/aignehub/hub/sdk/abi"
 	"github.com/tidwall/gjson"
@@ -71,18 +72,18 @@ func (p *plugin) Request(in *abi.RequestIn) (*abi.RequestOut, error) {
 	if in.API != abi.APIChatCompletions {
 		return nil, &abi.Error{Status: 400, Type: "invalid_request_error", Message: "the openai plugin does not serve " + in.API}
 	}
-	if !gjson.ValidBytes(in.Body) {
-		return nil, &abi.Error{Status: 400, Type: "invalid_request_error", Message: "request body is not valid JSON"}
+	stream := in.Flags&abi.FlagStream != 0
+	body, ok := rewrite(in.Body, in.Model, stream)
+	if !ok {
+		return nil, &abi.Error{Status: 400, Type: "invalid_request_error", Message: "the request body is not a JSON object"}
 	}
-	body := setString(in.Body, "model", in.Model)
 	var state byte
 	headers := p.headers
-	if in.Flags&abi.FlagStream != 0 {
+	if stream {
 		state |= stateStream
 		if in.Flags&abi.FlagIncludeUsage != 0 {
 			state |= stateWantUsage
 		}
-		body = forceIncludeUsage(body)
 		headers = append(headers[:len(headers):len(headers)], abi.Header{Name: "Accept", Value: "text/event-stream"})
 	}
 	return &abi.RequestOut{Method: "POST", Path: "/chat/completions", Headers: headers, Body: body, State: []byte{state}}, nil
@@ -212,66 +213,91 @@ func orDefault(s, def string) string {
 	return s
 }
 
-// setString sets the top-level string member key of the JSON object obj to
-// v, replacing it in place or appending it, without re-encoding the rest.
-func setString(obj []byte, key, v string) []byte {
-	val := strconv.AppendQuote(nil, v)
-	if r := gjson.GetBytes(obj, key); r.Exists() && r.Index > 0 {
-		out := make([]byte, 0, len(obj)+len(val))
-		out = append(out, obj[:r.Index]...)
-		out = append(out, val...)
-		return append(out, obj[r.Index+len(r.Raw):]...)
-	}
-	return appendMember(obj, key, val)
+// edit replaces body[start:end] with text.
+type edit struct {
+	start, end int
+	text       string
 }
 
-// forceIncludeUsage makes stream_options.include_usage true.
-func forceIncludeUsage(obj []byte) []byte {
-	if r := gjson.GetBytes(obj, "stream_options.include_usage"); r.Exists() && r.Index > 0 {
-		if r.Type == gjson.True {
-			return obj
+// rewrite sets the top-level "model" to model and, for a stream, makes
+// stream_options.include_usage true, in one pass over the top-level members
+// and one copy, without re-encoding anything else. The host has already
+// validated the body as JSON; ok is false if it is not an object.
+func rewrite(body []byte, model string, stream bool) (out []byte, ok bool) {
+	root := gjson.ParseBytes(body)
+	if !root.IsObject() {
+		return nil, false
+	}
+	var m, so gjson.Result
+	root.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "model":
+			m = v
+		case "stream_options":
+			so = v
 		}
-		out := make([]byte, 0, len(obj)+4)
-		out = append(out, obj[:r.Index]...)
-		out = append(out, "true"...)
-		return append(out, obj[r.Index+len(r.Raw):]...)
+		return true
+	})
+	var edits [3]edit
+	n := 0
+	var appended []string // members added at the end of the object
+	quoted := strconv.Quote(model)
+	if m.Exists() {
+		edits[n] = edit{m.Index, m.Index + len(m.Raw), quoted}
+		n++
+	} else {
+		appended = append(appended, `"model":`+quoted)
 	}
-	if r := gjson.GetBytes(obj, "stream_options"); r.IsObject() && r.Index > 0 {
-		member := `"include_usage":true`
-		if len(r.Map()) > 0 {
-			member += ","
+	if stream {
+		// Indexes of a lookup inside so.Raw are relative to it.
+		switch iu := gjson.Get(so.Raw, "include_usage"); {
+		case iu.Type == gjson.True:
+		case iu.Exists():
+			at := so.Index + iu.Index
+			edits[n] = edit{at, at + len(iu.Raw), "true"}
+			n++
+		case so.IsObject():
+			open := strings.IndexByte(so.Raw, '{')
+			text := `"include_usage":true`
+			if strings.TrimSpace(so.Raw[open+1:len(so.Raw)-1]) != "" {
+				text += ","
+			}
+			edits[n] = edit{so.Index + open + 1, so.Index + open + 1, text}
+			n++
+		case so.Exists(): // null or another non-object
+			edits[n] = edit{so.Index, so.Index + len(so.Raw), `{"include_usage":true}`}
+			n++
+		default:
+			appended = append(appended, `"stream_options":{"include_usage":true}`)
 		}
-		brace := r.Index + bytes.IndexByte([]byte(r.Raw), '{') + 1
-		out := make([]byte, 0, len(obj)+len(member))
-		out = append(out, obj[:brace]...)
-		out = append(out, member...)
-		return append(out, obj[brace:]...)
-	} else if r.Exists() && r.Index > 0 {
-		// stream_options: null (or another non-object): replace it.
-		out := make([]byte, 0, len(obj)+24)
-		out = append(out, obj[:r.Index]...)
-		out = append(out, `{"include_usage":true}`...)
-		return append(out, obj[r.Index+len(r.Raw):]...)
 	}
-	return appendMember(obj, "stream_options", []byte(`{"include_usage":true}`))
-}
-
-// appendMember adds "key":raw as the last member of the JSON object obj.
-func appendMember(obj []byte, key string, raw []byte) []byte {
-	end := bytes.LastIndexByte(obj, '}')
-	if end < 0 {
-		return obj
+	if len(appended) > 0 {
+		end := bytes.LastIndexByte(body, '}')
+		text := strings.Join(appended, ",")
+		if len(bytes.TrimSpace(body[bytes.IndexByte(body, '{')+1:end])) > 0 {
+			text = "," + text
+		}
+		edits[n] = edit{end, end, text}
+		n++
 	}
-	empty := len(bytes.TrimSpace(obj[bytes.IndexByte(obj, '{')+1:end])) == 0
-	out := make([]byte, 0, len(obj)+len(key)+len(raw)+4)
-	out = append(out, obj[:end]...)
-	if !empty {
-		out = append(out, ',')
+	es := edits[:n]
+	for i := 1; i < len(es); i++ { // at most three edits: insertion sort
+		for j := i; j > 0 && es[j].start < es[j-1].start; j-- {
+			es[j], es[j-1] = es[j-1], es[j]
+		}
 	}
-	out = strconv.AppendQuote(out, key)
-	out = append(out, ':')
-	out = append(out, raw...)
-	return append(out, obj[end:]...)
+	size := len(body)
+	for _, e := range es {
+		size += len(e.text) - (e.end - e.start)
+	}
+	out = make([]byte, 0, size)
+	last := 0
+	for _, e := range es {
+		out = append(out, body[last:e.start]...)
+		out = append(out, e.text...)
+		last = e.end
+	}
+	return append(out, body[last:]...), true
 }
 
 // removeMember removes the object member at data[i:i+n] together with one

@@ -64,6 +64,11 @@ func TestRequest(t *testing.T) {
 		{"stream_options null", `{"model":"m","stream":true,"stream_options":null}`, abi.FlagStream,
 			`{"model":"gpt-4o-up","stream":true,"stream_options":{"include_usage":true}}`, stateStream},
 		{"model missing", `{"messages":[]}`, 0, `{"messages":[],"model":"gpt-4o-up"}`, 0},
+		{"empty object stream", `{ }`, abi.FlagStream, `{"model":"gpt-4o-up","stream_options":{"include_usage":true}}`, stateStream},
+		{"stream_options before model", `{"stream_options":{},"stream":true,"model":"x"}`, abi.FlagStream,
+			`{"model":"gpt-4o-up","stream":true,"stream_options":{"include_usage":true}}`, stateStream},
+		{"nested model untouched", `{"metadata":{"model":"keep"},"model":"x","messages":[]}`, 0,
+			`{"metadata":{"model":"keep"},"model":"gpt-4o-up","messages":[]}`, 0},
 		{"passthrough of everything else", string(must(os.ReadFile("testdata/chat-completions.stream-tools.request.json"))), abi.FlagStream | abi.FlagIncludeUsage,
 			"", stateStream | stateWantUsage},
 	}
@@ -104,8 +109,8 @@ func TestRequest(t *testing.T) {
 			}
 		})
 	}
-	t.Run("rejects other APIs and bad JSON", func(t *testing.T) {
-		for _, in := range []abi.RequestIn{{API: "embeddings", Body: []byte(`{}`)}, {API: abi.APIChatCompletions, Body: []byte(`{"model":`)}} {
+	t.Run("rejects other APIs and non-objects", func(t *testing.T) {
+		for _, in := range []abi.RequestIn{{API: "embeddings", Body: []byte(`{}`)}, {API: abi.APIChatCompletions, Body: []byte(`[1]`)}} {
 			if _, aerr := invoke(t, p, abi.ExportRequest, in.Append(nil)); aerr == nil || aerr.Status != 400 {
 				t.Fatalf("%s: got %v", in.API, aerr)
 			}
@@ -159,7 +164,7 @@ func TestUpstreamErrors(t *testing.T) {
 		retryable  bool
 		retryMS    int64
 	}{
-		{"error-429-rate-limit-exceeded.response.json", 429, []abi.Header{{"Retry-After", "2"}}, 429, "rate_limit_exceeded", true, 2000},
+		{"error-429-rate-limit-exceeded.response.json", 429, []abi.Header{{Name: "Retry-After", Value: "2"}}, 429, "rate_limit_exceeded", true, 2000},
 		{"error-429-insufficient-quota.response.json", 429, nil, 429, "insufficient_quota", false, 0},
 		{"error-401-invalid-api-key.response.json", 401, nil, 502, "upstream_auth_failed", true, 0},
 		{"error-404-model-not-found.response.json", 404, nil, 404, "model_not_found", false, 0},
@@ -251,6 +256,72 @@ func TestStream(t *testing.T) {
 	})
 }
 
+func FuzzRewrite(f *testing.F) {
+	f.Add([]byte(`{"model":"m","stream":true,"stream_options":{"include_usage":false}}`), true)
+	f.Add([]byte(`{"stream_options":null}`), true)
+	f.Add([]byte(`{}`), false)
+	f.Fuzz(func(t *testing.T, body []byte, stream bool) {
+		if !json.Valid(body) {
+			return // the host validates bodies before the plugin sees them
+		}
+		out, ok := rewrite(body, "up", stream)
+		if !ok {
+			return
+		}
+		var v map[string]any
+		if err := json.Unmarshal(out, &v); err != nil {
+			t.Fatalf("rewrite produced invalid JSON: %v\n%s\n%s", err, body, out)
+		}
+		var orig map[string]any
+		json.Unmarshal(body, &orig)
+		if countKey(body, "model") > 1 || countKey(body, "stream_options") > 1 {
+			return // duplicates are rejected by the host
+		}
+		if v["model"] != "up" {
+			t.Fatalf("model = %v\n%s", v["model"], out)
+		}
+		if stream {
+			so, _ := v["stream_options"].(map[string]any)
+			if so == nil || so["include_usage"] != true {
+				t.Fatalf("include_usage not forced: %s", out)
+			}
+		}
+	})
+}
+
+func countKey(body []byte, key string) int {
+	n := 0
+	dec := json.NewDecoder(bytes.NewReader(body))
+	depth := 0
+	expectKey := false
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return n
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			if t == '{' || t == '[' {
+				depth++
+			} else {
+				depth--
+			}
+			expectKey = t == '{' && depth == 1
+		case string:
+			if depth == 1 && expectKey {
+				if t == key {
+					n++
+				}
+				expectKey = false
+				continue
+			}
+			expectKey = depth == 1
+		default:
+			expectKey = depth == 1
+		}
+	}
+}
+
 func TestRemoveMember(t *testing.T) {
 	for in, want := range map[string]string{
 		`{"a":1,"usage":null,"b":2}`: `{"a":1,"b":2}`,
@@ -309,4 +380,3 @@ func mustJSON(v any) string {
 	}
 	return string(b)
 }
-

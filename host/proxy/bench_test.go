@@ -1,0 +1,81 @@
+package proxy
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/aignehub/hub/runtime"
+	"github.com/aignehub/hub/sdk/abi"
+)
+
+// loadOpenAI builds plugins/openai for wasip1 and loads it trusted, as the
+// hub loads its built-in plugins.
+func loadOpenAI(b *testing.B, trusted bool) *runtime.Plugin {
+	b.Helper()
+	dir := b.TempDir()
+	wasm := filepath.Join(dir, "openai.wasm")
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", wasm, "./plugins/openai")
+	cmd.Dir = "../.."
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("build: %v\n%s", err, out)
+	}
+	bin, err := os.ReadFile(wasm)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := runtime.Load(context.Background(), runtime.Options{Name: "openai", Wasm: bin, Trusted: trusted})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { p.Close(context.Background()) })
+	return p
+}
+
+// BenchmarkPluginRequest is the request transform of the real openai.wasm
+// on the fixture's all-features request (about 1.4 KB).
+func BenchmarkPluginRequest(b *testing.B) {
+	body, err := os.ReadFile("testdata/chat-completions.stream-tools.request.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, trusted := range []bool{true, false} {
+		name := map[bool]string{true: "trusted", false: "untrusted"}[trusted]
+		b.Run(name, func(b *testing.B) {
+			p := loadOpenAI(b, trusted)
+			in := &abi.RequestIn{API: abi.APIChatCompletions, Model: "gpt-4o-mini", Flags: abi.FlagStream, RequestID: "req_1", Body: body}
+			ctx := context.Background()
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := p.Request(ctx, in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPluginStreamEvent is one stream event (a content delta chunk of
+// the OpenAI fixture) through the real openai.wasm, usage stripped.
+func BenchmarkPluginStreamEvent(b *testing.B) {
+	chunk := []byte(`{"id":"chatcmpl-jxm7kMGDuGN7W2O6tKcnObwLrexgs","object":"chat.completion.chunk","created":1755137933,"model":"gpt-4o-mini-2024-07-18","service_tier":"default","system_fingerprint":"fp_420015f0c5","choices":[{"index":0,"delta":{"content":"Bon"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"NkQ9VCYqcraXAw"}`)
+	for _, trusted := range []bool{true, false} {
+		name := map[bool]string{true: "trusted", false: "untrusted"}[trusted]
+		b.Run(name, func(b *testing.B) {
+			p := loadOpenAI(b, trusted)
+			in := &abi.StreamIn{State: []byte{2}, Data: chunk}
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				out, err := p.StreamEvent(ctx, in)
+				if err != nil || len(out.Chunks) != 1 {
+					b.Fatal(err, len(out.Chunks))
+				}
+			}
+		})
+	}
+}
