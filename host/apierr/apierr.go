@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/aignehub/hub/runtime"
 	"github.com/aignehub/hub/sdk/abi"
 )
 
@@ -62,6 +63,7 @@ const (
 	TypeTimeout        = "upstream_timeout"
 	TypeServer         = "server_error"
 	TypeUnavailable    = "service_unavailable"
+	TypePlugin         = "plugin_error"
 )
 
 // BadRequest is a 400 about param.
@@ -106,7 +108,8 @@ func Unavailable(msg string) *Error {
 
 // From converts any error into an *Error. An *Error passes through; an
 // *abi.Error (a plugin's normalized upstream error) keeps its status and
-// fields; a context deadline is a 504; anything else is a 502 whose cause is
+// fields; a plugin that trapped or ran past its deadline is a 502 or 504
+// plugin_error (its stderr is logged, never shown); a context deadline is a 504; anything else is a 502 whose cause is
 // logged but not shown, because it came from the upstream side.
 func From(err error) *Error {
 	var e *Error
@@ -122,6 +125,13 @@ func From(err error) *Error {
 		return &Error{Status: st, Type: orDefault(ae.Type, TypeUpstream), Code: ae.Code, Param: ae.Param,
 			Message: orDefault(ae.Message, http.StatusText(st)), RetryAfter: time.Duration(ae.RetryAfterMS) * time.Millisecond,
 			Retryable: ae.Retryable, Cause: err}
+	}
+	var ce *runtime.CallError
+	if errors.As(err, &ce) {
+		if ce.Kind == runtime.Timeout {
+			return &Error{Status: 504, Type: TypePlugin, Code: "plugin_timeout", Message: "The provider plugin did not finish in time.", Cause: err}
+		}
+		return &Error{Status: 502, Type: TypePlugin, Code: "plugin_failed", Message: "The provider plugin failed; the call was not sent or its answer could not be read.", Cause: err}
 	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {

@@ -42,11 +42,14 @@ func builtin(name string) ([]byte, error) {
 		if wasmErr != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", filepath.Join(wasmDir, "openai.wasm"), "./plugins/openai")
-		cmd.Dir = "../.."
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			wasmErr = fmt.Errorf("build openai.wasm: %v\n%s", err, out)
+		for name, pkg := range map[string]string{"openai": "./plugins/openai", "hostile": "./runtime/testdata/behaviour"} {
+			cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", filepath.Join(wasmDir, name+".wasm"), pkg)
+			cmd.Dir = "../.."
+			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				wasmErr = fmt.Errorf("build %s: %v\n%s", pkg, err, out)
+				return
+			}
 		}
 	})
 	if wasmErr != nil {
@@ -84,6 +87,9 @@ data_dir = %q
 upstream_timeout = "2s"
 upstream_connect_timeout = "1s"
 max_request_body = "64KiB"
+plugin_deadline = "300ms"
+plugin_memory = "32MiB"
+plugin_max_output = "1MiB"
 shutdown_grace = "5s"
 
 [plugins.openai]
@@ -104,6 +110,10 @@ config = { headers = { "X-Emulator-Chunks" = "40", "X-Emulator-Pace" = "25ms" } 
 [plugins.ecut]
 source = "builtin:openai"
 config = { headers = { "X-Emulator-Fail-After" = "3", "X-Emulator-Chunks" = "10" } }
+
+[plugins.hostile]
+source = %[3]q
+trusted = false
 
 [plugins.ehang]
 source = "builtin:openai"
@@ -145,6 +155,12 @@ credentials = ["sk-upstream-secret-1234"]
 models = ["gpt-4o-mini"]
 
 [[providers]]
+name = "hostile"
+plugin = "hostile"
+base_url = "%[2]s/v1"
+models = ["loop", "panic", "bomb", "badresult"]
+
+[[providers]]
 name = "ehang"
 plugin = "ehang"
 base_url = "%[2]s/v1"
@@ -154,15 +170,15 @@ models = ["gpt-4o-mini"]
 
 func startHub(t *testing.T) *testHub {
 	t.Helper()
+	if _, err := builtin("openai"); err != nil { // sets wasmDir
+		t.Fatal(err)
+	}
 	emu := emulator.New(emulator.Options{Record: true})
 	es := httptest.NewServer(emu)
 	t.Cleanup(es.Close)
 	dir := t.TempDir()
-	cfg, err := config.Parse([]byte(fmt.Sprintf(hubTOML, filepath.Join(dir, "data"), es.URL)), filepath.Join(dir, "hub.toml"))
+	cfg, err := config.Parse([]byte(fmt.Sprintf(hubTOML, filepath.Join(dir, "data"), es.URL, filepath.Join(wasmDir, "hostile.wasm"))), filepath.Join(dir, "hub.toml"))
 	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := builtin("openai"); err != nil { // sets wasmDir
 		t.Fatal(err)
 	}
 	ctx := context.Background()
@@ -656,5 +672,56 @@ func TestGracefulShutdownFinishesStreams(t *testing.T) {
 	calls, err := st.Calls(context.Background(), store.CallFilter{RequestID: reqID})
 	if err != nil || len(calls) != 1 || calls[0].Status != store.CallOK {
 		t.Fatalf("after shutdown: %v %+v", err, calls)
+	}
+}
+
+// A hostile plugin (an untrusted .wasm built from runtime/testdata) fails
+// each call cleanly, with an OpenAI error, while the hub keeps serving other
+// calls, on other providers and on the same plugin.
+func TestHostilePluginThroughTheHub(t *testing.T) {
+	h := startHub(t)
+	for _, tt := range []struct {
+		model  string
+		status int
+		code   string
+	}{
+		{"hostile/loop", 504, "plugin_timeout"},
+		{"hostile/panic", 502, "plugin_failed"},
+		{"hostile/bomb", 0, ""}, // out of memory, or past the deadline first under -race
+		{"hostile/badresult", 502, "plugin_failed"},
+	} {
+		t.Run(tt.model, func(t *testing.T) {
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() { // other calls keep working meanwhile
+				defer wg.Done()
+				resp := h.post(h.key, "/v1/chat/completions", fmt.Sprintf(chatBody, "openai/gpt-4o-mini", ""))
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					t.Errorf("a healthy provider failed with %d during a hostile call", resp.StatusCode)
+				}
+			}()
+			resp := h.post(h.key, "/v1/chat/completions", fmt.Sprintf(chatBody, tt.model, ""))
+			if tt.status == 0 && (resp.StatusCode == 502 || resp.StatusCode == 504) {
+				tt.status = resp.StatusCode
+				tt.code = map[int]string{502: "plugin_failed", 504: "plugin_timeout"}[tt.status]
+			}
+			if resp.StatusCode != tt.status {
+				b, _ := io.ReadAll(resp.Body)
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.status, b)
+			}
+			e := decodeError(t, resp)
+			if e.Error.Type != "plugin_error" || deref(e.Error.Code) != tt.code || strings.Contains(e.Error.Message, "fatal error") {
+				t.Fatalf("error = %+v", e.Error)
+			}
+			wg.Wait()
+			c := h.call(resp.Header.Get("X-Request-Id"))
+			if c.Status != store.CallError || c.HTTPStatus != tt.status || c.Provider != "hostile" {
+				t.Fatalf("record = %+v", c)
+			}
+		})
+	}
+	if st := h.hub.Plugins()["hostile"].Stats(); st.Discarded < 3 {
+		t.Fatalf("failed instances must be discarded: %+v", st)
 	}
 }
