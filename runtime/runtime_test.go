@@ -75,7 +75,7 @@ func TestCalls(t *testing.T) {
 		t.Errorf("Response = %+v", resp)
 	}
 
-	ev, err := p.StreamEvent(ctx, &abi.StreamIn{State: []byte("s"), Event: []byte("done"), Data: []byte("d")})
+	ev, err := p.StreamEvent(ctx, &abi.StreamIn{State: []byte("s"), Events: []abi.Event{{Name: []byte("done"), Data: []byte("d")}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -169,7 +169,7 @@ func TestMiniPlugin(t *testing.T) {
 	if string(resp.Body) != "ok" || resp.Usage == nil || resp.Usage.InputTokens != 3 || resp.Usage.OutputTokens != 4 {
 		t.Errorf("Response = %+v", resp)
 	}
-	ev, err := p.StreamEvent(ctx, &abi.StreamIn{Data: []byte("x")})
+	ev, err := p.StreamEvent(ctx, &abi.StreamIn{Events: []abi.Event{{Data: []byte("x")}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,7 +67,7 @@ func BenchmarkPluginStreamEvent(b *testing.B) {
 		name := map[bool]string{true: "trusted", false: "untrusted"}[trusted]
 		b.Run(name, func(b *testing.B) {
 			p := loadOpenAI(b, trusted)
-			in := &abi.StreamIn{State: []byte{2}, Data: chunk}
+			in := &abi.StreamIn{State: []byte{2}, Events: []abi.Event{{Data: chunk}}}
 			ctx := context.Background()
 			b.ReportAllocs()
 			for b.Loop() {

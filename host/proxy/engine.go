@@ -25,9 +25,13 @@ type Sink interface {
 	// WriteResponse sends a complete non-stream canonical response.
 	WriteResponse(body []byte) error
 	// WriteChunk sends one canonical stream chunk; the first call starts the
-	// stream (status and headers). An error means the client is gone.
+	// stream (status and headers). It may buffer: the engine calls Flush
+	// before it waits for more upstream data. An error means the client is
+	// gone.
 	WriteChunk(chunk []byte) error
-	// WriteDone ends a successful stream.
+	// Flush sends what WriteChunk buffered.
+	Flush() error
+	// WriteDone ends a successful stream and flushes it.
 	WriteDone() error
 	// WriteError reports a failure. started says whether stream output was
 	// already sent, in which case only an in-stream error can be written.
@@ -158,6 +162,35 @@ type exchange struct {
 	// delivered counts the bytes of generated text sent to the client, for
 	// estimating usage when a stream ends before the provider reports it.
 	delivered int64
+	// unflushed says chunks were written since the last flush.
+	unflushed bool
+
+	// Stream state: the events gathered for the next plugin call (their
+	// bytes copied into batch), and whether the call has ended.
+	ctx      context.Context
+	plugin   Plugin
+	in       abi.StreamIn
+	batch    []byte
+	finished bool
+}
+
+// flushBeforeRead runs the gathered stream events through the plugin, and
+// flushes the client, before each read of the upstream body, i.e. before
+// the engine may block waiting for the upstream.
+type flushBeforeRead struct {
+	r io.Reader
+	x *exchange
+}
+
+// errFinished stops the framer once a drain has ended the call.
+var errFinished = errors.New("call finished")
+
+func (f *flushBeforeRead) Read(p []byte) (int, error) {
+	f.x.drain()
+	if f.x.finished {
+		return 0, errFinished
+	}
+	return f.r.Read(p)
 }
 
 func (x *exchange) fail(err error) {
@@ -308,17 +341,36 @@ func (x *exchange) whole(ctx context.Context, p *Provider, state []byte, resp *h
 
 var errStreamEnded = errors.New("the provider's stream ended before it was complete")
 
-// stream relays a 2xx streaming response event by event.
+// Batch bounds: events gathered for one plugin call.
+const (
+	maxBatchEvents = 64
+	maxBatchBytes  = 1 << 20
+)
+
+// stream relays a 2xx streaming response. The framer splits the body into
+// whole events; events are gathered while the framer can produce them from
+// bytes already read and are handed to the plugin in one call just before
+// it would wait for the upstream (see flushBeforeRead). Events that arrived
+// together cost one plugin call and one flush; none waits behind a slow
+// upstream.
 func (x *exchange) stream(ctx context.Context, p *Provider, state []byte, resp *http.Response) {
-	fr, err := framing.New(p.Plugin.Manifest().StreamFraming, resp.Body, x.e.opts.MaxEvent)
+	x.ctx, x.plugin = ctx, p.Plugin
+	x.in = abi.StreamIn{State: state}
+	fr, err := framing.New(p.Plugin.Manifest().StreamFraming, &flushBeforeRead{r: resp.Body, x: x}, x.e.opts.MaxEvent)
 	if err != nil {
 		x.fail(apierr.Internal(err))
 		return
 	}
-	in := abi.StreamIn{State: state}
 	for {
 		ev, err := fr.Next()
+		if x.finished {
+			return
+		}
 		if err != nil {
+			x.drain()
+			if x.finished {
+				return
+			}
 			switch {
 			case ctx.Err() != nil:
 				x.abort()
@@ -329,42 +381,82 @@ func (x *exchange) stream(ctx context.Context, p *Provider, state []byte, resp *
 			}
 			return
 		}
-		in.Event, in.Data = ev.Name, ev.Data
-		so, err := p.Plugin.StreamEvent(ctx, &in)
+		// The event aliases the framer's buffer, which the next read may
+		// overwrite: keep a copy until the plugin has seen it.
+		n := len(x.batch)
+		x.batch = append(append(x.batch, ev.Name...), ev.Data...)
+		x.in.Events = append(x.in.Events, abi.Event{Name: x.batch[n : n+len(ev.Name)], Data: x.batch[n+len(ev.Name):]})
+		if len(x.in.Events) >= maxBatchEvents || len(x.batch) >= maxBatchBytes {
+			x.drain()
+			if x.finished {
+				return
+			}
+		}
+	}
+}
+
+// drain runs the gathered events through the plugin, writes the resulting
+// chunks, and flushes them to the client. It sets finished when the call
+// ended: the stream completed, failed, or the client went away.
+func (x *exchange) drain() {
+	if x.finished {
+		return
+	}
+	if len(x.in.Events) > 0 {
+		so, err := x.plugin.StreamEvent(x.ctx, &x.in)
+		x.in.Events, x.batch = x.in.Events[:0], x.batch[:0]
 		if err != nil {
-			if ctx.Err() != nil {
+			x.finished = true
+			if x.ctx.Err() != nil {
 				x.abort()
 				return
 			}
 			x.fail(err)
 			return
 		}
-		in.State = so.State
+		x.in.State = so.State
 		if so.Usage != nil {
 			u := *so.Usage
 			x.usage = &u
 		}
 		for _, chunk := range so.Chunks {
-			if !x.started {
-				x.started = true
-				x.rec.TTFB = time.Since(x.c.Start)
-			}
+			x.markStarted()
 			x.delivered += deliveredText(chunk)
 			if err := x.sink.WriteChunk(chunk); err != nil {
+				x.finished = true
 				x.abort()
 				return
 			}
+			x.unflushed = true
+		}
+		if so.Error != nil {
+			x.finished = true
+			x.fail(so.Error)
+			return
 		}
 		if so.Flags&abi.StreamDone != 0 {
-			if !x.started {
-				x.started = true
-				x.rec.TTFB = time.Since(x.c.Start)
-			}
+			x.finished = true
+			x.markStarted()
 			if err := x.sink.WriteDone(); err != nil {
 				x.abort()
 			}
 			return
 		}
+	}
+	if x.unflushed {
+		x.unflushed = false
+		if err := x.sink.Flush(); err != nil {
+			x.finished = true
+			x.abort()
+		}
+	}
+}
+
+// markStarted notes the first byte of output sent to the client.
+func (x *exchange) markStarted() {
+	if !x.started {
+		x.started = true
+		x.rec.TTFB = time.Since(x.c.Start)
 	}
 }
 

@@ -85,7 +85,11 @@ func (f fakePlugin) Response(_ context.Context, in *abi.ResponseIn) (abi.Respons
 	return abi.ResponseOut{Body: in.Body, Usage: &abi.Usage{InputTokens: 3, OutputTokens: 4}}, nil
 }
 func (f fakePlugin) StreamEvent(_ context.Context, in *abi.StreamIn) (abi.StreamOut, error) {
-	return abi.StreamOut{Chunks: [][]byte{in.Data}}, nil
+	var out abi.StreamOut
+	for _, ev := range in.Events {
+		out.Chunks = append(out.Chunks, ev.Data)
+	}
+	return out, nil
 }
 
 type sinkRecorder struct {
@@ -96,6 +100,7 @@ type sinkRecorder struct {
 func (s *sinkRecorder) WriteResponse(b []byte) error             { s.body = b; return nil }
 func (s *sinkRecorder) WriteChunk([]byte) error                  { return nil }
 func (s *sinkRecorder) WriteDone() error                         { return nil }
+func (s *sinkRecorder) Flush() error                             { return nil }
 func (s *sinkRecorder) WriteError(e *apierr.Error, started bool) { s.err = e }
 
 type callLog struct {

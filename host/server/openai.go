@@ -250,7 +250,7 @@ func (s *openAISink) start() {
 	s.w.WriteHeader(http.StatusOK)
 }
 
-// event writes one SSE event and flushes it to the client.
+// event writes one SSE event; flush sends it.
 func (s *openAISink) event(data []byte) error {
 	s.start()
 	s.buf = append(s.buf[:0], "data: "...)
@@ -260,15 +260,20 @@ func (s *openAISink) event(data []byte) error {
 		s.buf = append(s.buf, bytes.ReplaceAll(data, []byte("\n"), []byte("\ndata: "))...)
 	}
 	s.buf = append(s.buf, "\n\n"...)
-	if _, err := s.w.Write(s.buf); err != nil {
-		return err
-	}
-	return s.rc.Flush()
+	_, err := s.w.Write(s.buf)
+	return err
 }
 
 func (s *openAISink) WriteChunk(chunk []byte) error { return s.event(chunk) }
 
-func (s *openAISink) WriteDone() error { return s.event([]byte("[DONE]")) }
+func (s *openAISink) Flush() error { return s.rc.Flush() }
+
+func (s *openAISink) WriteDone() error {
+	if err := s.event([]byte("[DONE]")); err != nil {
+		return err
+	}
+	return s.rc.Flush()
+}
 
 func (s *openAISink) WriteError(e *apierr.Error, started bool) {
 	if !started && !s.started {
@@ -277,7 +282,9 @@ func (s *openAISink) WriteError(e *apierr.Error, started bool) {
 	}
 	// Mid-stream: the status line is gone; send the error as an event, as
 	// OpenAI does, and end the stream without [DONE] so clients see failure.
-	s.event(apierr.OpenAIJSON(e))
+	if s.event(apierr.OpenAIJSON(e)) == nil {
+		s.rc.Flush()
+	}
 }
 
 // modelList builds the GET /v1/models body.

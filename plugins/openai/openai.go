@@ -108,8 +108,8 @@ var (
 	usageNull = []byte(`"usage":null`)
 )
 
-func (p *plugin) StreamEvent(in *abi.StreamIn, out *abi.StreamOut) error {
-	data := bytes.TrimSpace(in.Data)
+func (p *plugin) StreamEvent(ev abi.Event, out *abi.StreamOut) error {
+	data := bytes.TrimSpace(ev.Data)
 	if bytes.Equal(data, doneData) {
 		out.Flags |= abi.StreamDone
 		return nil
@@ -118,8 +118,8 @@ func (p *plugin) StreamEvent(in *abi.StreamIn, out *abi.StreamOut) error {
 		return nil
 	}
 	var state byte
-	if len(in.State) > 0 {
-		state = in.State[0]
+	if len(out.State) > 0 {
+		state = out.State[0]
 	}
 	wantUsage := state&stateWantUsage != 0
 	// Fast path: most chunks carry "usage":null (we always ask for usage).

@@ -199,7 +199,7 @@ func streamEvents(t *testing.T, p *plugin, file string, state byte) (chunks []st
 	st := []byte{state}
 	for _, ev := range strings.Split(strings.TrimSpace(raw), "\n\n") {
 		data := strings.TrimPrefix(ev, "data: ")
-		rec, aerr := invoke(t, p, abi.ExportStreamEvent, (&abi.StreamIn{State: st, Data: []byte(data)}).Append(nil))
+		rec, aerr := invoke(t, p, abi.ExportStreamEvent, (&abi.StreamIn{State: st, Events: []abi.Event{{Data: []byte(data)}}}).Append(nil))
 		if aerr != nil {
 			t.Fatal(aerr)
 		}
@@ -249,9 +249,25 @@ func TestStream(t *testing.T) {
 		})
 	}
 	t.Run("mid-stream error", func(t *testing.T) {
-		_, aerr := invoke(t, p, abi.ExportStreamEvent, (&abi.StreamIn{State: []byte{stateStream}, Data: []byte(`{"error":{"message":"boom","type":"server_error"}}`)}).Append(nil))
-		if aerr == nil || aerr.Message != "boom" || aerr.Status != 502 {
-			t.Fatalf("got %+v", aerr)
+		rec, aerr := invoke(t, p, abi.ExportStreamEvent, (&abi.StreamIn{State: []byte{stateStream}, Events: []abi.Event{
+			{Data: []byte(`{"choices":[{"delta":{"content":"a"}}],"usage":null}`)},
+			{Data: []byte(`{"error":{"message":"boom","type":"server_error"}}`)},
+		}}).Append(nil))
+		var out abi.StreamOut
+		if aerr != nil || out.Parse(rec) != nil || len(out.Chunks) != 1 || out.Error == nil || out.Error.Message != "boom" || out.Error.Status != 502 {
+			t.Fatalf("got %+v %v", out, aerr)
+		}
+	})
+	t.Run("the whole fixture in one batch", func(t *testing.T) {
+		raw := string(must(os.ReadFile("testdata/chat-completions.stream-text.response.sse")))
+		in := abi.StreamIn{State: []byte{stateStream}}
+		for _, ev := range strings.Split(strings.TrimSpace(raw), "\n\n") {
+			in.Events = append(in.Events, abi.Event{Data: []byte(strings.TrimPrefix(ev, "data: "))})
+		}
+		rec, aerr := invoke(t, p, abi.ExportStreamEvent, in.Append(nil))
+		var out abi.StreamOut
+		if aerr != nil || out.Parse(rec) != nil || len(out.Chunks) != len(in.Events)-2 || out.Usage == nil || out.Flags&abi.StreamDone == 0 {
+			t.Fatalf("got %d chunks, usage %v, flags %d, %v", len(out.Chunks), out.Usage, out.Flags, aerr)
 		}
 	})
 }
@@ -341,7 +357,7 @@ func FuzzStreamEvent(f *testing.F) {
 	f.Add([]byte(`[DONE]`), byte(3))
 	p := newPlugin(nil)
 	f.Fuzz(func(t *testing.T, data []byte, state byte) {
-		res := provider.Invoke(p, abi.ExportStreamEvent, (&abi.StreamIn{State: []byte{state}, Data: data}).Append(nil))
+		res := provider.Invoke(p, abi.ExportStreamEvent, (&abi.StreamIn{State: []byte{state}, Events: []abi.Event{{Data: data}}}).Append(nil))
 		st, rec, err := abi.SplitResult(res)
 		if err != nil {
 			t.Fatal(err)

@@ -2,6 +2,7 @@ package abi
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"strconv"
 )
@@ -395,32 +396,73 @@ func (r *ResponseOut) Parse(rec []byte) error {
 	return nil
 }
 
-// StreamIn is the input record of [ExportStreamEvent].
+// Event is one whole upstream stream event, framed by the host.
+type Event struct {
+	// Name is the SSE "event:" name; empty when absent and for NDJSON.
+	Name []byte
+	// Data is the SSE data lines joined by "\n", or one NDJSON line.
+	Data []byte
+}
+
+// StreamIn is the input record of [ExportStreamEvent]: every whole event
+// the host had at hand, in order, so that one call can serve several.
 //
-//	0 state  from RequestOut or the previous StreamOut
-//	1 event  the SSE "event:" name, empty when absent or for NDJSON
-//	2 data   the event's data (SSE data lines joined by "\n"; an NDJSON line)
+//	0 state   from RequestOut or the previous StreamOut
+//	1 events  one or more events, each as two nested fields: name, data
 type StreamIn struct {
-	State []byte
-	Event []byte
-	Data  []byte
+	State  []byte
+	Events []Event
 }
 
 // Append appends the record to dst.
 func (r *StreamIn) Append(dst []byte) []byte {
 	dst = AppendField(dst, r.State)
-	dst = AppendField(dst, r.Event)
-	return AppendField(dst, r.Data)
+	n := 0
+	for _, e := range r.Events {
+		n += 8 + len(e.Name) + len(e.Data)
+	}
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(n))
+	for _, e := range r.Events {
+		dst = AppendField(dst, e.Name)
+		dst = AppendField(dst, e.Data)
+	}
+	return dst
 }
 
-// Parse decodes the record; all fields alias rec.
+// Parse decodes the record; all fields alias rec. Events reuses the
+// capacity of r.Events.
 func (r *StreamIn) Parse(rec []byte) error {
-	var f [3][]byte
+	var f [2][]byte
 	if _, err := Fields(rec, f[:]); err != nil {
 		return err
 	}
-	*r = StreamIn{State: f[0], Event: f[1], Data: f[2]}
+	events := r.Events[:0]
+	for b := f[1]; len(b) > 0; {
+		var name, data []byte
+		var err error
+		if name, b, err = nextField(b); err != nil {
+			return err
+		}
+		if data, b, err = nextField(b); err != nil {
+			return err
+		}
+		events = append(events, Event{Name: name, Data: data})
+	}
+	*r = StreamIn{State: f[0], Events: events}
 	return nil
+}
+
+// nextField splits the first field off b.
+func nextField(b []byte) (field, rest []byte, err error) {
+	if len(b) < 4 {
+		return nil, nil, ErrMalformed
+	}
+	l := binary.LittleEndian.Uint32(b)
+	b = b[4:]
+	if uint64(l) > uint64(len(b)) {
+		return nil, nil, ErrMalformed
+	}
+	return b[:l:l], b[l:], nil
 }
 
 // StreamOut is the success record of [ExportStreamEvent].
@@ -428,13 +470,16 @@ func (r *StreamIn) Parse(rec []byte) error {
 //	0 state   the new per-stream state (replaces the old one)
 //	1 chunks  zero or more canonical chunks (OpenAI chat.completion.chunk
 //	          JSON), each as a nested field: u32 length + bytes
-//	2 usage   a Usage field when this event carried usage, else empty
+//	2 usage   a Usage field when an event carried usage, else empty
 //	3 flags   u32: StreamDone
+//	4 error   empty, or an Error as JSON: the stream failed after the
+//	          chunks in field 1 (e.g. the provider sent an error event)
 type StreamOut struct {
 	State  []byte
 	Chunks [][]byte
 	Usage  *Usage
 	Flags  uint32
+	Error  *Error
 }
 
 // Append appends the record to dst.
@@ -449,28 +494,32 @@ func (r *StreamOut) Append(dst []byte) []byte {
 		dst = AppendField(dst, c)
 	}
 	dst = AppendUsageField(dst, r.Usage)
-	return AppendU32Field(dst, r.Flags)
+	dst = AppendU32Field(dst, r.Flags)
+	if r.Error == nil {
+		return AppendField(dst, nil)
+	}
+	b, err := json.Marshal(r.Error)
+	if err != nil {
+		b = []byte(`{"status":502,"type":"plugin_error","message":"unencodable error"}`)
+	}
+	return AppendField(dst, b)
 }
 
 // Parse decodes the record. State and Chunks alias rec; Chunks reuses the
 // capacity of r.Chunks.
 func (r *StreamOut) Parse(rec []byte) error {
-	var f [4][]byte
+	var f [5][]byte
 	if _, err := Fields(rec, f[:]); err != nil {
 		return err
 	}
 	chunks := r.Chunks[:0]
 	for c := f[1]; len(c) > 0; {
-		if len(c) < 4 {
-			return ErrMalformed
+		var chunk []byte
+		var err error
+		if chunk, c, err = nextField(c); err != nil {
+			return err
 		}
-		l := binary.LittleEndian.Uint32(c)
-		c = c[4:]
-		if uint64(l) > uint64(len(c)) {
-			return ErrMalformed
-		}
-		chunks = append(chunks, c[:l:l])
-		c = c[l:]
+		chunks = append(chunks, chunk)
 	}
 	u, ok, err := ParseUsage(f[2])
 	if err != nil {
@@ -483,6 +532,12 @@ func (r *StreamOut) Parse(rec []byte) error {
 	*r = StreamOut{State: f[0], Chunks: chunks, Flags: flags}
 	if ok {
 		r.Usage = &u
+	}
+	if len(f[4]) > 0 {
+		r.Error = new(Error)
+		if err := json.Unmarshal(f[4], r.Error); err != nil {
+			return ErrMalformed
+		}
 	}
 	return nil
 }

@@ -40,16 +40,25 @@ func TestRoundTrip(t *testing.T) {
 			}
 		}
 	})
+	t.Run("StreamIn", func(t *testing.T) {
+		in := StreamIn{State: []byte("s"), Events: []Event{{Name: []byte("message"), Data: []byte("d1")}, {Data: []byte("d2")}}}
+		var out StreamIn
+		if err := out.Parse(in.Append(nil)); err != nil || len(out.Events) != 2 || string(out.Events[0].Name) != "message" ||
+			string(out.Events[1].Data) != "d2" || len(out.Events[1].Name) != 0 || string(out.State) != "s" {
+			t.Fatalf("got %+v, %v", out, err)
+		}
+	})
 	t.Run("StreamOut", func(t *testing.T) {
 		for _, in := range []StreamOut{
 			{State: []byte("s"), Chunks: [][]byte{[]byte("c1"), {}, []byte("c3")}, Usage: u, Flags: StreamDone},
 			{State: []byte("s"), Chunks: [][]byte{}},
+			{State: []byte("s"), Chunks: [][]byte{[]byte("c1")}, Error: &Error{Status: 502, Message: "boom"}},
 		} {
 			var out StreamOut
 			if err := out.Parse(in.Append(nil)); err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal(out.State, in.State) || len(out.Chunks) != len(in.Chunks) || !reflect.DeepEqual(out.Usage, in.Usage) || out.Flags != in.Flags {
+			if !bytes.Equal(out.State, in.State) || len(out.Chunks) != len(in.Chunks) || !reflect.DeepEqual(out.Usage, in.Usage) || out.Flags != in.Flags || !reflect.DeepEqual(out.Error, in.Error) {
 				t.Fatalf("got %+v want %+v", out, in)
 			}
 			for i := range in.Chunks {
@@ -115,6 +124,13 @@ func FuzzParse(f *testing.F) {
 		_ = ro.Parse(b)
 		var ri ResponseIn
 		_ = ri.Parse(b)
+		var si StreamIn
+		if si.Parse(b) == nil {
+			var again StreamIn
+			if err := again.Parse(si.Append(nil)); err != nil || len(again.Events) != len(si.Events) {
+				t.Fatalf("re-encoded StreamIn: %v", err)
+			}
+		}
 		var po ResponseOut
 		_ = po.Parse(b)
 	})

@@ -33,8 +33,14 @@ type Plugin interface {
 	// response, or returns an *abi.Error for an upstream error.
 	Response(in *abi.ResponseIn) (*abi.ResponseOut, error)
 	// StreamEvent turns one whole upstream stream event into zero or more
-	// canonical chunks, appended to out.Chunks. out.State starts as in.State.
-	StreamEvent(in *abi.StreamIn, out *abi.StreamOut) error
+	// canonical chunks, appended to out.Chunks. On entry out.State holds
+	// the stream's current state; replace it to change the state. Set
+	// out.Usage when the event carries usage and abi.StreamDone in
+	// out.Flags at the provider's end of stream. An error ends the stream
+	// after the chunks already appended. The host may hand several events
+	// to one export call; the SDK calls StreamEvent once per event, in
+	// order, and stops at the first error or at StreamDone.
+	StreamEvent(ev abi.Event, out *abi.StreamOut) error
 }
 
 var registered Plugin
@@ -54,8 +60,9 @@ func Errorf(status int, typ, format string, args ...any) *abi.Error {
 
 // dispatcher holds the reusable buffers of one plugin instance.
 type dispatcher struct {
-	out    []byte
-	stream abi.StreamOut
+	out      []byte
+	streamIn abi.StreamIn
+	stream   abi.StreamOut
 }
 
 // handle runs one export over its input record and returns the result bytes
@@ -107,14 +114,20 @@ func (d *dispatcher) handle(p Plugin, export string, input []byte) (res []byte) 
 		d.out = out.Append(append(d.out, abi.StatusOK))
 		return d.out
 	case abi.ExportStreamEvent:
-		var in abi.StreamIn
+		in := &d.streamIn
 		if err := in.Parse(input); err != nil {
 			return d.fail(err)
 		}
 		s := &d.stream
 		*s = abi.StreamOut{State: in.State, Chunks: s.Chunks[:0]}
-		if err := p.StreamEvent(&in, s); err != nil {
-			return d.fail(err)
+		for _, ev := range in.Events {
+			if err := p.StreamEvent(ev, s); err != nil {
+				s.Error = asABIError(err)
+				break
+			}
+			if s.Flags&abi.StreamDone != 0 {
+				break
+			}
 		}
 		d.out = s.Append(append(d.out, abi.StatusOK))
 		return d.out
@@ -125,17 +138,23 @@ func (d *dispatcher) handle(p Plugin, export string, input []byte) (res []byte) 
 // fail encodes err as a StatusError result. An *abi.Error passes through;
 // any other error becomes a 502 plugin_error.
 func (d *dispatcher) fail(err error) []byte {
-	var ae *abi.Error
-	if !errors.As(err, &ae) {
-		ae = &abi.Error{Status: 502, Type: "plugin_error", Message: err.Error()}
-	}
-	b, jerr := json.Marshal(ae)
+	b, jerr := json.Marshal(asABIError(err))
 	if jerr != nil {
 		b = []byte(`{"status":502,"type":"plugin_error","message":"unencodable error"}`)
 	}
 	d.out = append(d.out[:0], abi.StatusError)
 	d.out = abi.AppendField(d.out, b)
 	return d.out
+}
+
+// asABIError passes an *abi.Error through and makes any other error a 502
+// plugin_error.
+func asABIError(err error) *abi.Error {
+	var ae *abi.Error
+	if !errors.As(err, &ae) {
+		ae = &abi.Error{Status: 502, Type: "plugin_error", Message: err.Error()}
+	}
+	return ae
 }
 
 // Invoke runs export on p natively, exactly as the Wasm glue would: input is

@@ -27,9 +27,16 @@ func (f fake) Response(in *abi.ResponseIn) (*abi.ResponseOut, error) {
 	return nil, &abi.Error{Status: 429, Type: "rate_limit_error", Message: "slow", Retryable: true}
 }
 
-func (f fake) StreamEvent(in *abi.StreamIn, out *abi.StreamOut) error {
-	out.Chunks = append(out.Chunks, in.Data, in.Data)
-	out.Flags = abi.StreamDone
+func (f fake) StreamEvent(ev abi.Event, out *abi.StreamOut) error {
+	switch string(ev.Data) {
+	case "err":
+		return &abi.Error{Status: 502, Message: "upstream said no"}
+	case "end":
+		out.Flags = abi.StreamDone
+		return nil
+	}
+	out.Chunks = append(out.Chunks, ev.Data)
+	out.State = append(out.State, '+')
 	return nil
 }
 
@@ -89,10 +96,33 @@ func TestDispatch(t *testing.T) {
 			t.Fatalf("got %+v", e)
 		}
 	})
-	t.Run("stream chunks", func(t *testing.T) {
-		st, rec, _ := abi.SplitResult(Invoke(fake{}, abi.ExportStreamEvent, (&abi.StreamIn{State: []byte("k"), Data: []byte("d")}).Append(nil)))
+	stream := func(datas ...string) abi.StreamOut {
+		in := abi.StreamIn{State: []byte("k")}
+		for _, d := range datas {
+			in.Events = append(in.Events, abi.Event{Data: []byte(d)})
+		}
+		st, rec, _ := abi.SplitResult(Invoke(fake{}, abi.ExportStreamEvent, in.Append(nil)))
 		var out abi.StreamOut
-		if st != abi.StatusOK || out.Parse(rec) != nil || len(out.Chunks) != 2 || string(out.State) != "k" || out.Flags != abi.StreamDone {
+		if st != abi.StatusOK || out.Parse(rec) != nil {
+			t.Fatalf("status %d", st)
+		}
+		return out
+	}
+	t.Run("a batch of events threads the state", func(t *testing.T) {
+		out := stream("a", "b", "c")
+		if len(out.Chunks) != 3 || string(out.Chunks[2]) != "c" || string(out.State) != "k+++" || out.Error != nil {
+			t.Fatalf("got %+v", out)
+		}
+	})
+	t.Run("processing stops at the end of stream", func(t *testing.T) {
+		out := stream("a", "end", "b")
+		if len(out.Chunks) != 1 || out.Flags != abi.StreamDone {
+			t.Fatalf("got %+v", out)
+		}
+	})
+	t.Run("an error keeps the chunks before it", func(t *testing.T) {
+		out := stream("a", "err", "b")
+		if len(out.Chunks) != 1 || out.Error == nil || out.Error.Message != "upstream said no" {
 			t.Fatalf("got %+v", out)
 		}
 	})

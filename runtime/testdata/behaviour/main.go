@@ -144,9 +144,12 @@ func hubStreamEvent(ptr, size uint32) uint64 {
 	if err := in.Parse(inBuf[:size]); err != nil {
 		return finish(fail(400, "bad input"))
 	}
-	s := abi.StreamOut{State: append(in.State, '!'), Chunks: [][]byte{in.Data}}
-	if string(in.Event) == "done" {
-		s.Flags = abi.StreamDone
+	s := abi.StreamOut{State: append(in.State, '!')}
+	for _, ev := range in.Events {
+		s.Chunks = append(s.Chunks, ev.Data)
+		if string(ev.Name) == "done" {
+			s.Flags = abi.StreamDone
+		}
 	}
 	out = s.Append(append(out[:0], abi.StatusOK))
 	return finish(out)
