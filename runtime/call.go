@@ -135,13 +135,17 @@ func (p *Plugin) invoke(ctx context.Context, inst *instance, export string, fn a
 		if len(input) > math.MaxUint32 {
 			return nil, fail(Malformed, fmt.Errorf("input of %d bytes is too large", len(input)))
 		}
-		stack[0] = uint64(len(input))
-		if err := inst.alloc.CallWithStack(callCtx, stack); err != nil {
-			return nil, p.callFailure(export, abi.ExportAlloc, err, start, deadline)
-		}
-		ptr := uint32(stack[0])
-		if ptr == 0 && len(input) > 0 {
-			return nil, fail(Malformed, fmt.Errorf("%s(%d) returned 0: out of memory", abi.ExportAlloc, len(input)))
+		ptr := inst.inPtr
+		if uint32(len(input)) > inst.inCap || ptr == 0 {
+			stack[0] = uint64(len(input))
+			if err := inst.alloc.CallWithStack(callCtx, stack); err != nil {
+				return nil, p.callFailure(export, abi.ExportAlloc, err, start, deadline)
+			}
+			ptr = uint32(stack[0])
+			if ptr == 0 && len(input) > 0 {
+				return nil, fail(Malformed, fmt.Errorf("%s(%d) returned 0: out of memory", abi.ExportAlloc, len(input)))
+			}
+			inst.inPtr, inst.inCap = ptr, uint32(len(input))
 		}
 		if !inst.mem.Write(ptr, input) {
 			return nil, fail(Malformed, fmt.Errorf("%s(%d) returned %#x, outside memory (%d bytes)", abi.ExportAlloc, len(input), ptr, inst.mem.Size()))

@@ -25,6 +25,10 @@ type instance struct {
 	stack    []uint64                // params and results of CallWithStack
 	scratch  []byte                  // encoded input record
 	out      *tailBuffer             // stdout and stderr
+	// inPtr and inCap are the guest input buffer from the last hub_alloc:
+	// per ABI.md §4 it stays valid until the next hub_alloc, so inputs that
+	// fit are written there without calling the guest's allocator.
+	inPtr, inCap uint32
 }
 
 // maxScratch is the largest input buffer an instance keeps between calls.

@@ -696,3 +696,21 @@ func TestCompileCache(t *testing.T) {
 	warm := load()
 	t.Logf("Load with an empty file cache: %v; with a warm one: %v (%d cache files)", cold, warm, files)
 }
+
+// The host reuses the guest's input buffer for inputs that fit (ABI.md §4)
+// and calls hub_alloc again only for larger ones; every size must arrive
+// intact either way.
+func TestInputBufferReuse(t *testing.T) {
+	p := loadBehaviour(t, Options{PoolSize: 1})
+	ctx := context.Background()
+	for i, n := range []int{10, 1000, 5, 100000, 7, 100001, 0, 64} {
+		body := bytes.Repeat([]byte{byte('a' + i)}, n)
+		out, err := p.Request(ctx, &abi.RequestIn{Model: "echo", Body: body})
+		if err != nil {
+			t.Fatalf("size %d: %v", n, err)
+		}
+		if !bytes.Equal(out.Body, body) {
+			t.Fatalf("size %d: body came back as %d bytes", n, len(out.Body))
+		}
+	}
+}

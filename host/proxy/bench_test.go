@@ -79,3 +79,38 @@ func BenchmarkPluginStreamEvent(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPluginResponse is the response transform of the real
+// openai.wasm on the fixture's non-stream response (usage extracted).
+func BenchmarkPluginResponse(b *testing.B) {
+	body, err := os.ReadFile("testdata/chat-completions.text.response.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := loadOpenAI(b, true)
+	in := &abi.ResponseIn{State: []byte{0}, Status: 200, Headers: []abi.Header{{Name: "Content-Type", Value: "application/json"}}, Body: body}
+	ctx := context.Background()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		out, err := p.Response(ctx, in)
+		if err != nil || out.Usage == nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPluginRequestSmall is the request transform on a one-message
+// request, the shape the load benchmark sends.
+func BenchmarkPluginRequestSmall(b *testing.B) {
+	body := []byte(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello in French."}]}`)
+	p := loadOpenAI(b, true)
+	in := &abi.RequestIn{API: abi.APIChatCompletions, Model: "gpt-4o-mini", Body: body}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.Request(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -93,12 +93,13 @@ func (p *plugin) Response(in *abi.ResponseIn) (*abi.ResponseOut, error) {
 	if in.Status < 200 || in.Status > 299 {
 		return nil, upstreamError(in)
 	}
-	if !gjson.ValidBytes(in.Body) {
-		return nil, &abi.Error{Status: 502, Type: "upstream_error", Message: "the provider returned a body that is not JSON", Retryable: true}
-	}
 	out := &abi.ResponseOut{Body: in.Body}
+	// One pass finds usage (near the end); a full validation pass is paid
+	// only when usage is missing, to tell a bad body from one without usage.
 	if u := gjson.GetBytes(in.Body, "usage"); u.IsObject() {
 		out.Usage = parseUsage(u)
+	} else if !gjson.ValidBytes(in.Body) {
+		return nil, &abi.Error{Status: 502, Type: "upstream_error", Message: "the provider returned a body that is not JSON", Retryable: true}
 	}
 	return out, nil
 }
@@ -149,14 +150,31 @@ func (p *plugin) StreamEvent(ev abi.Event, out *abi.StreamOut) error {
 	return nil
 }
 
+// parseUsage reads OpenAI's usage object in one pass over its members.
 func parseUsage(u gjson.Result) *abi.Usage {
-	return &abi.Usage{
-		InputTokens:      u.Get("prompt_tokens").Int(),
-		OutputTokens:     u.Get("completion_tokens").Int(),
-		CachedTokens:     u.Get("prompt_tokens_details.cached_tokens").Int(),
-		CacheWriteTokens: u.Get("prompt_tokens_details.cache_write_tokens").Int(),
-		ReasoningTokens:  u.Get("completion_tokens_details.reasoning_tokens").Int(),
-	}
+	var out abi.Usage
+	u.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "prompt_tokens":
+			out.InputTokens = v.Int()
+		case "completion_tokens":
+			out.OutputTokens = v.Int()
+		case "prompt_tokens_details":
+			v.ForEach(func(k, v gjson.Result) bool {
+				switch k.Str {
+				case "cached_tokens":
+					out.CachedTokens = v.Int()
+				case "cache_write_tokens":
+					out.CacheWriteTokens = v.Int()
+				}
+				return true
+			})
+		case "completion_tokens_details":
+			out.ReasoningTokens = v.Get("reasoning_tokens").Int()
+		}
+		return true
+	})
+	return &out
 }
 
 // upstreamError normalizes an OpenAI error response. The client-facing

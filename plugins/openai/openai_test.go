@@ -110,6 +110,9 @@ func TestRequest(t *testing.T) {
 		})
 	}
 	t.Run("rejects other APIs and non-objects", func(t *testing.T) {
+		if _, aerr := invoke(t, p, abi.ExportResponse, (&abi.ResponseIn{Status: 200, Body: []byte(`{"id":`)}).Append(nil)); aerr == nil || aerr.Status != 502 {
+			t.Fatalf("a broken 200 body: %v", aerr)
+		}
 		for _, in := range []abi.RequestIn{{API: "embeddings", Body: []byte(`{}`)}, {API: abi.APIChatCompletions, Body: []byte(`[1]`)}} {
 			if _, aerr := invoke(t, p, abi.ExportRequest, in.Append(nil)); aerr == nil || aerr.Status != 400 {
 				t.Fatalf("%s: got %v", in.API, aerr)
