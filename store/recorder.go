@@ -46,7 +46,7 @@ type RecorderOptions struct {
 	// transaction costs about as much as tens of rows, so under load a short
 	// linger multiplies throughput; recording is asynchronous, so clients
 	// never wait for it. Flush and Close do not linger.
-	// If zero, it defaults to 5ms; negative means no lingering.
+	// If zero, it defaults to 20ms; negative means no lingering.
 	Linger time.Duration
 
 	// Logger receives failed commits and calls given up on.
@@ -122,7 +122,7 @@ func NewRecorder(s *Store, opts RecorderOptions) *Recorder {
 		opts.MaxBatch = 256
 	}
 	if opts.Linger == 0 {
-		opts.Linger = 5 * time.Millisecond
+		opts.Linger = 20 * time.Millisecond
 	}
 	if opts.MaxDelay <= 0 {
 		opts.MaxDelay = 50 * time.Millisecond

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -121,6 +122,11 @@ func New(ctx context.Context, opts Options) (h *Hub, err error) {
 		MaxRequestBody: cfg.Limits.MaxRequestBody.Bytes(),
 		Logger:         opts.Logger,
 	})
+	// Compiling plugins is the one memory-heavy step of a start (a cold
+	// compile peaks at tens of MB of garbage); hand that back to the OS now
+	// rather than carrying it as idle RSS.
+	debug.FreeOSMemory()
+
 	pollCtx, cancel := context.WithCancel(context.Background())
 	h.stopPoll = cancel
 	go h.auth.Run(pollCtx)

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -110,6 +111,29 @@ func BenchmarkPluginRequestSmall(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := p.Request(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPluginStreamBatch is a whole fixture stream (9 events) handed to
+// the real openai.wasm in one call, as the engine does when events arrive
+// together; ns/op divided by 9 is the per-event cost.
+func BenchmarkPluginStreamBatch(b *testing.B) {
+	raw, err := os.ReadFile("testdata/chat-completions.stream-text.response.sse")
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := &abi.StreamIn{State: []byte{2}}
+	for _, ev := range bytes.Split(bytes.TrimSpace(raw), []byte("\n\n")) {
+		in.Events = append(in.Events, abi.Event{Data: bytes.TrimPrefix(ev, []byte("data: "))})
+	}
+	p := loadOpenAI(b, true)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		out, err := p.StreamEvent(ctx, in)
+		if err != nil || out.Flags&abi.StreamDone == 0 {
 			b.Fatal(err)
 		}
 	}
