@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -87,6 +88,10 @@ func (f fakePlugin) Response(_ context.Context, in *abi.ResponseIn) (abi.Respons
 func (f fakePlugin) StreamEvent(_ context.Context, in *abi.StreamIn) (abi.StreamOut, error) {
 	var out abi.StreamOut
 	for _, ev := range in.Events {
+		if string(ev.Data) == "[DONE]" {
+			out.Flags |= abi.StreamDone
+			break
+		}
 		out.Chunks = append(out.Chunks, ev.Data)
 	}
 	return out, nil
@@ -172,5 +177,48 @@ func TestUnreachableUpstream(t *testing.T) {
 	e.Serve(context.Background(), &Call{API: abi.APIChatCompletions, Model: "m", Body: []byte(`{}`), Start: time.Now()}, sink)
 	if sink.err == nil || sink.err.Status != 502 || len(log.calls) != 1 || log.calls[0].Status != store.CallError {
 		t.Fatalf("err %v calls %+v", sink.err, log.calls)
+	}
+}
+
+// After a stream's last event the engine reads the rest of the body (the
+// chunked terminator), so the upstream connection is reused, not re-dialed.
+func TestStreamReusesUpstreamConnection(t *testing.T) {
+	var mu sync.Mutex
+	conns := 0
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, ev := range []string{"a", "b", "[DONE]"} {
+			io.WriteString(w, "data: "+ev+"\n\n")
+			w.(http.Flusher).Flush()
+		}
+		// The chunked terminator follows in its own segment, as it does
+		// from a real server that flushes each event.
+		time.Sleep(10 * time.Millisecond)
+	}))
+	up.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			mu.Lock()
+			conns++
+			mu.Unlock()
+		}
+	}
+	up.Start()
+	defer up.Close()
+	p := &Provider{Name: "p", BaseURL: up.URL, Plugin: fakePlugin{auth: abi.AuthNone}, Models: []string{"m"}}
+	log := &callLog{}
+	e := NewEngine(NewRouter([]*Provider{p}), Options{Recorder: log})
+	for range 5 {
+		e.Serve(context.Background(), &Call{API: abi.APIChatCompletions, Model: "m", Stream: true, Body: []byte(`{}`), Start: time.Now()}, &sinkRecorder{})
+	}
+	for i, c := range log.calls {
+		if c.Status != store.CallOK {
+			t.Fatalf("call %d: %+v", i, c)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if conns != 1 {
+		t.Fatalf("5 sequential streams opened %d upstream connections, want 1", conns)
 	}
 }
