@@ -85,7 +85,6 @@ data_dir = %q
 
 [limits]
 upstream_timeout = "2s"
-upstream_connect_timeout = "1s"
 max_request_body = "64KiB"
 plugin_deadline = "300ms"
 plugin_memory = "32MiB"

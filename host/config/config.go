@@ -112,7 +112,8 @@ type Limits struct {
 	// Default DefaultUpstreamTimeout.
 	UpstreamTimeout Duration `toml:"upstream_timeout"`
 	// UpstreamConnectTimeout bounds dialing an upstream, 1ms..UpstreamTimeout.
-	// Default DefaultUpstreamConnectTimeout.
+	// Default DefaultUpstreamConnectTimeout, or UpstreamTimeout when that is
+	// shorter.
 	UpstreamConnectTimeout Duration `toml:"upstream_connect_timeout"`
 	// ShutdownGrace is how long shutdown waits for in-flight calls, 1ms..1h.
 	// Default DefaultShutdownGrace.

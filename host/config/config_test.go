@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // env returns a LookupEnv over m.
@@ -213,7 +214,7 @@ func TestValidationProblems(t *testing.T) {
 		{"plugin_max_output over memory", "[limits]\nplugin_max_output = \"128MiB\"\n" + provider(), "limits.plugin_max_output", "between 1KiB and 64MiB"},
 		{"plugin_max_output zero", "[limits]\nplugin_max_output = 0\n" + provider(), "limits.plugin_max_output", "got 0"},
 		{"upstream_timeout zero", "[limits]\nupstream_timeout = \"0s\"\nupstream_connect_timeout = \"1s\"\n" + provider(), "limits.upstream_timeout", "between 1s and 24h0m0s"},
-		{"upstream_connect_timeout over upstream_timeout", "[limits]\nupstream_timeout = \"5s\"\n" + provider(), "limits.upstream_connect_timeout", "between 1ms and 5s"},
+		{"upstream_connect_timeout over upstream_timeout", "[limits]\nupstream_timeout = \"5s\"\nupstream_connect_timeout = \"10s\"\n" + provider(), "limits.upstream_connect_timeout", "between 1ms and 5s"},
 		{"shutdown_grace too long", "[limits]\nshutdown_grace = \"2h\"\n" + provider(), "limits.shutdown_grace", "got 2h0m0s"},
 		{"plugin name", "[plugins.Bad_Name]\nsource = \"builtin:openai\"\n" + provider(), `plugins.Bad_Name`, "invalid plugin name"},
 		{"plugin name quoted", "[plugins.\"a b\"]\nsource = \"builtin:openai\"\n" + provider(), `plugins."a b"`, "invalid plugin name"},
@@ -648,5 +649,20 @@ func TestProblemLines(t *testing.T) {
 				t.Errorf("problem = %s (line %d), want %s at line %d", p, p.Line, tt.path, tt.line)
 			}
 		})
+	}
+}
+
+func TestConnectTimeoutDefaultFollowsUpstreamTimeout(t *testing.T) {
+	base := "[[providers]]\nname = \"p\"\nplugin = \"openai\"\nbase_url = \"http://127.0.0.1:1/v1\"\nmodels = [\"m\"]\n"
+	c, err := Parse([]byte("[limits]\nupstream_timeout = \"2s\"\n"+base), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Limits.UpstreamConnectTimeout.Std() != 2*time.Second {
+		t.Fatalf("connect timeout = %v", c.Limits.UpstreamConnectTimeout)
+	}
+	// An explicit connect timeout longer than the upstream timeout is still an error.
+	if _, err := Parse([]byte("[limits]\nupstream_timeout = \"2s\"\nupstream_connect_timeout = \"5s\"\n"+base), ""); err == nil || !strings.Contains(err.Error(), "upstream_connect_timeout") {
+		t.Fatalf("got %v", err)
 	}
 }

@@ -74,6 +74,11 @@ func (o Options) Parse(data []byte, name string) (*Config, error) {
 		return nil, newDecodeError(name, err)
 	}
 	c.file, c.dir = name, dir
+	// The connect timeout's default follows a shorter upstream timeout, so
+	// setting upstream_timeout alone is never an error.
+	if !md.IsDefined("limits", "upstream_connect_timeout") && c.Limits.UpstreamConnectTimeout > c.Limits.UpstreamTimeout {
+		c.Limits.UpstreamConnectTimeout = c.Limits.UpstreamTimeout
+	}
 
 	loc := newLocator(data, md)
 	problems := loc.unknownKeys()
