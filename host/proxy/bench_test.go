@@ -12,23 +12,27 @@ import (
 	"github.com/aignehub/hub/sdk/abi"
 )
 
-// loadOpenAI builds plugins/openai for wasip1 and loads it trusted, as the
-// hub loads its built-in plugins.
-func loadOpenAI(b *testing.B, trusted bool) *runtime.Plugin {
-	b.Helper()
-	dir := b.TempDir()
-	wasm := filepath.Join(dir, "openai.wasm")
+// buildOpenAI builds plugins/openai for wasip1 from source.
+func buildOpenAI(tb testing.TB) []byte {
+	tb.Helper()
+	wasm := filepath.Join(tb.TempDir(), "openai.wasm")
 	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", wasm, "./plugins/openai")
 	cmd.Dir = "../.."
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, out)
+		tb.Fatalf("build: %v\n%s", err, out)
 	}
 	bin, err := os.ReadFile(wasm)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	p, err := runtime.Load(context.Background(), runtime.Options{Name: "openai", Wasm: bin, Trusted: trusted})
+	return bin
+}
+
+// loadOpenAI loads the real openai.wasm, trusted or not.
+func loadOpenAI(b *testing.B, trusted bool) *runtime.Plugin {
+	b.Helper()
+	p, err := runtime.Load(context.Background(), runtime.Options{Name: "openai", Wasm: buildOpenAI(b), Trusted: trusted})
 	if err != nil {
 		b.Fatal(err)
 	}

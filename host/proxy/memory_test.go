@@ -3,9 +3,6 @@ package proxy
 import (
 	"bytes"
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/aignehub/hub/runtime"
@@ -20,19 +17,7 @@ func TestPluginMemoryStaysFlat(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: many plugin calls")
 	}
-	dir := t.TempDir()
-	wasm := filepath.Join(dir, "openai.wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", wasm, "./plugins/openai")
-	cmd.Dir = "../.."
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	bin, err := os.ReadFile(wasm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := runtime.Load(context.Background(), runtime.Options{Name: "openai", Wasm: bin, Trusted: true, PoolSize: 1, MinIdle: 1})
+	p, err := runtime.Load(context.Background(), runtime.Options{Name: "openai", Wasm: buildOpenAI(t), Trusted: true, PoolSize: 1, MinIdle: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
