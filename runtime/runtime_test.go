@@ -450,12 +450,7 @@ func TestPoolBound(t *testing.T) {
 	ctx := context.Background()
 	started := make(chan struct{}, 10)
 	release := make(chan struct{})
-	logger, _ := newLogRecorder(func(e logEntry) {
-		if e.Msg == "block" {
-			started <- struct{}{}
-			<-release
-		}
-	})
+	logger := blockingLogger(started, release)
 	p := loadBehaviour(t, Options{Logger: logger, PoolSize: 2})
 
 	var wg sync.WaitGroup
@@ -576,12 +571,7 @@ func TestClose(t *testing.T) {
 	ctx := context.Background()
 	started := make(chan struct{}, 1)
 	release := make(chan struct{})
-	logger, _ := newLogRecorder(func(e logEntry) {
-		if e.Msg == "block" {
-			started <- struct{}{}
-			<-release
-		}
-	})
+	logger := blockingLogger(started, release)
 	p, err := Load(ctx, Options{Name: "closing", Wasm: guestWasm(t, "behaviour"), Cache: testCache, Logger: logger, MinIdle: 2, Deadline: time.Minute})
 	if err != nil {
 		t.Fatal(err)
@@ -631,12 +621,7 @@ func TestCloseGivesUp(t *testing.T) {
 	ctx := context.Background()
 	started := make(chan struct{}, 1)
 	release := make(chan struct{})
-	logger, _ := newLogRecorder(func(e logEntry) {
-		if e.Msg == "block" {
-			started <- struct{}{}
-			<-release
-		}
-	})
+	logger := blockingLogger(started, release)
 	p, err := Load(ctx, Options{Name: "stuck", Wasm: guestWasm(t, "behaviour"), Cache: testCache, Logger: logger, Deadline: time.Minute})
 	if err != nil {
 		t.Fatal(err)
@@ -713,4 +698,16 @@ func TestInputBufferReuse(t *testing.T) {
 			t.Fatalf("size %d: body came back as %d bytes", n, len(out.Body))
 		}
 	}
+}
+
+// blockingLogger returns a logger on which a guest's "block" log message
+// signals started and then holds the guest until release is closed.
+func blockingLogger(started chan<- struct{}, release <-chan struct{}) *slog.Logger {
+	logger, _ := newLogRecorder(func(e logEntry) {
+		if e.Msg == "block" {
+			started <- struct{}{}
+			<-release
+		}
+	})
+	return logger
 }

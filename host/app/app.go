@@ -185,10 +185,16 @@ func (h *Hub) provision(ctx context.Context, opts Options) ([]*proxy.Provider, e
 		if err := h.store.ReplaceCredentials(ctx, sp.ID, creds); err != nil {
 			return nil, fmt.Errorf("seed credentials of %s: %w", pc.Name, err)
 		}
-		if stored, err := h.store.ListCredentials(ctx, sp.ID); err == nil && len(stored) == len(p.Secrets) {
-			for _, c := range stored {
-				p.CredentialIDs = append(p.CredentialIDs, c.ID)
-			}
+		stored, err := h.store.ListCredentials(ctx, sp.ID)
+		if err != nil {
+			return nil, fmt.Errorf("list credentials of %s: %w", pc.Name, err)
+		}
+		ids := make(map[string]int64, len(stored))
+		for _, c := range stored {
+			ids[c.Name] = c.ID
+		}
+		for _, c := range creds { // p.Secrets[j] is creds[j]
+			p.CredentialIDs = append(p.CredentialIDs, ids[c.Name])
 		}
 		out = append(out, p)
 	}

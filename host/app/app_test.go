@@ -338,7 +338,7 @@ func TestChatNonStream(t *testing.T) {
 				t.Fatalf("body = %+v", body)
 			}
 			c := h.call(reqID)
-			if c.Status != store.CallOK || c.HTTPStatus != 200 || c.Provider != "openai" || c.UpstreamModel != "gpt-4o-mini" || c.Model != model || c.KeyID != h.keyID || c.Stream {
+			if c.Status != store.CallOK || c.HTTPStatus != 200 || c.CredentialID == 0 || c.Provider != "openai" || c.UpstreamModel != "gpt-4o-mini" || c.Model != model || c.KeyID != h.keyID || c.Stream {
 				t.Fatalf("record = %+v", c)
 			}
 			if c.PromptTokens != body.Usage.PromptTokens || c.CompletionTokens != body.Usage.CompletionTokens || c.PromptTokens == 0 || c.UsageEstimated {

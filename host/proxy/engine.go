@@ -33,9 +33,9 @@ type Sink interface {
 	Flush() error
 	// WriteDone ends a successful stream and flushes it.
 	WriteDone() error
-	// WriteError reports a failure. started says whether stream output was
-	// already sent, in which case only an in-stream error can be written.
-	WriteError(e *apierr.Error, started bool)
+	// WriteError reports a failure: as an error response, or, once stream
+	// output has been sent, as an in-stream error.
+	WriteError(e *apierr.Error)
 }
 
 // Recorder records finished calls; *store.Recorder implements it.
@@ -203,7 +203,7 @@ func (x *exchange) fail(err error) {
 		x.e.opts.Logger.Warn("call failed", "request_id", x.c.RequestID, "provider", x.rec.Provider,
 			"model", x.c.Model, "status", ae.Status, "err", ae.Cause)
 	}
-	x.sink.WriteError(ae, x.started)
+	x.sink.WriteError(ae)
 }
 
 // abort records a client that went away. Usage the provider did not report

@@ -102,11 +102,11 @@ type sinkRecorder struct {
 	err  *apierr.Error
 }
 
-func (s *sinkRecorder) WriteResponse(b []byte) error             { s.body = b; return nil }
-func (s *sinkRecorder) WriteChunk([]byte) error                  { return nil }
-func (s *sinkRecorder) WriteDone() error                         { return nil }
-func (s *sinkRecorder) Flush() error                             { return nil }
-func (s *sinkRecorder) WriteError(e *apierr.Error, started bool) { s.err = e }
+func (s *sinkRecorder) WriteResponse(b []byte) error { s.body = b; return nil }
+func (s *sinkRecorder) WriteChunk([]byte) error      { return nil }
+func (s *sinkRecorder) WriteDone() error             { return nil }
+func (s *sinkRecorder) Flush() error                 { return nil }
+func (s *sinkRecorder) WriteError(e *apierr.Error)   { s.err = e }
 
 type callLog struct {
 	mu    sync.Mutex

@@ -275,8 +275,8 @@ func (s *openAISink) WriteDone() error {
 	return s.rc.Flush()
 }
 
-func (s *openAISink) WriteError(e *apierr.Error, started bool) {
-	if !started && !s.started {
+func (s *openAISink) WriteError(e *apierr.Error) {
+	if !s.started {
 		apierr.WriteOpenAI(s.w, e)
 		return
 	}
