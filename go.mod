@@ -12,6 +12,7 @@ require (
 )
 
 require (
+	github.com/aws/smithy-go v1.28.9 // indirect
 	github.com/dustin/go-humanize v1.0.1 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/mattn/go-isatty v0.0.20 // indirect
@@ -27,6 +28,10 @@ require (
 	modernc.org/sqlite v1.37.1 // indirect
 )
 
-require github.com/aignehub/hub/sdk v0.0.0
+require (
+	github.com/aignehub/hub/sdk v0.0.0
+	github.com/aws/aws-sdk-go-v2 v1.48.0
+	github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream v1.7.27
+)
 
 replace github.com/aignehub/hub/sdk => ./sdk

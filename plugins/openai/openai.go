@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/aignehub/hub/sdk/abi"
+	"github.com/aignehub/hub/sdk/oai"
 	"github.com/tidwall/gjson"
 )
 
@@ -97,7 +98,7 @@ func (p *plugin) Response(in *abi.ResponseIn) (*abi.ResponseOut, error) {
 	// One pass finds usage (near the end); a full validation pass is paid
 	// only when usage is missing, to tell a bad body from one without usage.
 	if u := gjson.GetBytes(in.Body, "usage"); u.IsObject() {
-		out.Usage = parseUsage(u)
+		out.Usage = oai.ParseUsage(u)
 	} else if !gjson.ValidBytes(in.Body) {
 		return nil, &abi.Error{Status: 502, Type: "upstream_error", Message: "the provider returned a body that is not JSON", Retryable: true}
 	}
@@ -140,7 +141,7 @@ func (p *plugin) StreamEvent(ev abi.Event, out *abi.StreamOut) error {
 		}
 	}
 	if u := gjson.GetBytes(data, "usage"); u.IsObject() {
-		out.Usage = parseUsage(u)
+		out.Usage = oai.ParseUsage(u)
 		// The extra usage chunk has "choices":[]; drop it unless asked for.
 		if !wantUsage && len(gjson.GetBytes(data, "choices").Array()) == 0 {
 			return nil
@@ -150,78 +151,22 @@ func (p *plugin) StreamEvent(ev abi.Event, out *abi.StreamOut) error {
 	return nil
 }
 
-// parseUsage reads OpenAI's usage object in one pass over its members.
-func parseUsage(u gjson.Result) *abi.Usage {
-	var out abi.Usage
-	u.ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
-		case "prompt_tokens":
-			out.InputTokens = v.Int()
-		case "completion_tokens":
-			out.OutputTokens = v.Int()
-		case "prompt_tokens_details":
-			v.ForEach(func(k, v gjson.Result) bool {
-				switch k.Str {
-				case "cached_tokens":
-					out.CachedTokens = v.Int()
-				case "cache_write_tokens":
-					out.CacheWriteTokens = v.Int()
-				}
-				return true
-			})
-		case "completion_tokens_details":
-			out.ReasoningTokens = v.Get("reasoning_tokens").Int()
-		}
-		return true
-	})
-	return &out
-}
-
-// upstreamError normalizes an OpenAI error response. The client-facing
-// status follows the gateway convention: the client's own mistakes (400,
-// 404, 413, 422) pass through; a rejected hub credential (401/403) and
-// provider failures (5xx) become 502, a provider timeout 504; rate limits
-// stay 429 with the Retry-After hint.
+// upstreamError normalizes an OpenAI error response by the gateway
+// convention of oai.Normalize.
 func upstreamError(in *abi.ResponseIn) *abi.Error {
 	e := gjson.GetBytes(in.Body, "error")
-	ae := &abi.Error{
-		Type:    e.Get("type").String(),
-		Code:    e.Get("code").String(),
-		Param:   e.Get("param").String(),
-		Message: e.Get("message").String(),
+	u := oai.UpstreamError{
+		Status:     int(in.Status),
+		RetryAfter: in.Header("Retry-After"),
+		Type:       e.Get("type").String(),
+		Code:       e.Get("code").String(),
+		Param:      e.Get("param").String(),
+		Message:    e.Get("message").String(),
 	}
 	if !e.IsObject() && e.Type == gjson.String {
-		ae.Message = e.String()
+		u.Message = e.String()
 	}
-	switch st := int(in.Status); {
-	case st == 401 || st == 403:
-		// Never echo the provider's message: it may quote part of the key.
-		*ae = abi.Error{Status: 502, Type: "upstream_error", Code: "upstream_auth_failed",
-			Message: "the provider rejected the hub's credential (HTTP " + strconv.Itoa(st) + ")", Retryable: true}
-	case st == 429:
-		ae.Status = 429
-		ae.Type = orDefault(ae.Type, "rate_limit_error")
-		ae.RetryAfterMS = abi.RetryAfterMS(in.Header("Retry-After"))
-		ae.Retryable = ae.Code != "insufficient_quota" && ae.Type != "insufficient_quota"
-	case st == 408 || st == 504:
-		ae.Status = 504
-		ae.Type = "upstream_timeout"
-		ae.Retryable = true
-	case st >= 500:
-		ae.Status = 502
-		ae.Type = "upstream_error"
-		ae.Retryable = true
-	case st >= 400:
-		ae.Status = st
-		ae.Type = orDefault(ae.Type, "invalid_request_error")
-	default:
-		ae.Status = 502
-		ae.Type = "upstream_error"
-	}
-	if ae.Message == "" {
-		ae.Message = "the provider answered HTTP " + strconv.Itoa(int(in.Status))
-	}
-	return ae
+	return oai.Normalize(u)
 }
 
 func orDefault(s, def string) string {

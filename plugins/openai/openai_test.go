@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aignehub/hub/plugins/internal/plugintest"
 	"github.com/aignehub/hub/sdk/abi"
 	"github.com/aignehub/hub/sdk/provider"
 )
@@ -398,4 +399,17 @@ func mustJSON(v any) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// TestGoldenStreamBoth runs the fixture streams through the host's framer,
+// split at adversarial boundaries, natively and as the real openai.wasm.
+func TestGoldenStreamBoth(t *testing.T) {
+	plugintest.Both(t, newPlugin(nil), "openai", nil, func(t *testing.T, tg plugintest.Target) {
+		for _, f := range []string{"chat-completions.stream-text.response.sse", "chat-completions.stream-tools.response.sse"} {
+			res := plugintest.Stream(t, tg, []byte{stateStream | stateWantUsage}, plugintest.Fixture(t, f))
+			if !res.Done || res.Err != nil || res.Usage == nil || res.Usage.InputTokens == 0 || len(res.Chunks) < 3 {
+				t.Fatalf("%s: %s", f, res)
+			}
+		}
+	})
 }

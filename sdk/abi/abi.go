@@ -103,6 +103,10 @@ const (
 	APIChatCompletions = "chat.completions"
 	APIEmbeddings      = "embeddings"
 	APIImages          = "images.generations"
+	// APIModels lists the upstream's models: the request is usually a GET
+	// with no body, and the response an OpenAI model list
+	// ({"object":"list","data":[{"id","object":"model","created","owned_by"}]}).
+	APIModels = "models"
 )
 
 // Auth schemes a provider may declare. The host injects the credential; the
@@ -117,8 +121,11 @@ const (
 	AuthHeaderPrefix = "header:"
 	// AuthQueryPrefix + name: the secret as query parameter <name>.
 	AuthQueryPrefix = "query:"
-	// AuthSigV4: AWS Signature Version 4, computed by the host.
-	AuthSigV4 = "sigv4"
+	// AuthSigV4Prefix + service: AWS Signature Version 4 for that signing
+	// service (e.g. "sigv4:bedrock"), computed by the host from an access
+	// key pair credential ("ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN]")
+	// and the provider's region.
+	AuthSigV4Prefix = "sigv4:"
 )
 
 // Stream framings a provider may declare; the host splits the upstream body
@@ -129,6 +136,11 @@ const (
 	FramingSSE = "sse"
 	// FramingNDJSON: one JSON value per line; event name is empty.
 	FramingNDJSON = "ndjson"
+	// FramingAWSEventStream: AWS event-stream binary messages
+	// (application/vnd.amazon.eventstream), CRC-checked by the host. Event =
+	// the ":event-type" header and the payload; an exception message is
+	// named "exception:" + its ":exception-type" (or ":error-code").
+	FramingAWSEventStream = "aws-eventstream"
 )
 
 // Manifest is what [ExportDescribe] returns, as JSON.
@@ -145,7 +157,8 @@ type Manifest struct {
 	APIs []string `json:"apis,omitempty"`
 	// Auth is the auth scheme the host applies (AuthBearer, ...).
 	Auth string `json:"auth,omitempty"`
-	// StreamFraming is FramingSSE or FramingNDJSON; empty means no streaming.
+	// StreamFraming is FramingSSE, FramingNDJSON or FramingAWSEventStream;
+	// empty means no streaming.
 	StreamFraming string `json:"stream_framing,omitempty"`
 	// ConfigSchema optionally describes the accepted config (JSON Schema).
 	ConfigSchema any `json:"config_schema,omitempty"`

@@ -58,6 +58,23 @@ func Fields(rec []byte, into [][]byte) (int, error) {
 	return n, nil
 }
 
+// AppendU64Field appends an 8-byte field holding v little-endian.
+func AppendU64Field(dst []byte, v uint64) []byte {
+	dst = binary.LittleEndian.AppendUint32(dst, 8)
+	return binary.LittleEndian.AppendUint64(dst, v)
+}
+
+// U64 decodes a field written by AppendU64Field; an empty field is 0.
+func U64(field []byte) (uint64, error) {
+	switch len(field) {
+	case 0:
+		return 0, nil
+	case 8:
+		return binary.LittleEndian.Uint64(field), nil
+	}
+	return 0, ErrMalformed
+}
+
 // U32 decodes a field written by AppendU32Field; an empty field is 0.
 func U32(field []byte) (uint32, error) {
 	switch len(field) {
@@ -232,13 +249,25 @@ const (
 //	1 model      the upstream model id (the provider prefix removed)
 //	2 flags      u32: FlagStream | FlagIncludeUsage
 //	3 request id the hub's request id, for logs
-//	4 body       the canonical request: OpenAI chat-completions JSON
+//	4 body       the canonical request: the OpenAI JSON of the API
+//	             (chat completions, embeddings or image generations)
+//	5 provider   the configured provider's name, e.g. "deepseek"
+//	6 options    the provider's options table from hub.toml as JSON ("{}"
+//	             when none): lets one module serve several providers
+//	7 time       u64: the host's clock, Unix milliseconds (a plugin has no
+//	             clock of its own)
+//
+// Fields 5-7 were appended in ABI v1.1; an older host sends none of them,
+// which decodes as empty (options "" and time 0).
 type RequestIn struct {
 	API       string
 	Model     string
 	Flags     uint32
 	RequestID string
 	Body      []byte
+	Provider  string
+	Options   []byte
+	UnixMS    int64
 }
 
 // Append appends the record to dst.
@@ -247,12 +276,15 @@ func (r *RequestIn) Append(dst []byte) []byte {
 	dst = AppendStringField(dst, r.Model)
 	dst = AppendU32Field(dst, r.Flags)
 	dst = AppendStringField(dst, r.RequestID)
-	return AppendField(dst, r.Body)
+	dst = AppendField(dst, r.Body)
+	dst = AppendStringField(dst, r.Provider)
+	dst = AppendField(dst, r.Options)
+	return AppendU64Field(dst, uint64(r.UnixMS))
 }
 
 // Parse decodes the record. Body aliases rec.
 func (r *RequestIn) Parse(rec []byte) error {
-	var f [5][]byte
+	var f [8][]byte
 	if _, err := Fields(rec, f[:]); err != nil {
 		return err
 	}
@@ -260,7 +292,12 @@ func (r *RequestIn) Parse(rec []byte) error {
 	if err != nil {
 		return err
 	}
-	*r = RequestIn{API: string(f[0]), Model: string(f[1]), Flags: flags, RequestID: string(f[3]), Body: f[4]}
+	ms, err := U64(f[7])
+	if err != nil {
+		return err
+	}
+	*r = RequestIn{API: string(f[0]), Model: string(f[1]), Flags: flags, RequestID: string(f[3]), Body: f[4],
+		Provider: string(f[5]), Options: f[6], UnixMS: int64(ms)}
 	return nil
 }
 

@@ -9,9 +9,21 @@ import (
 func TestRoundTrip(t *testing.T) {
 	u := &Usage{InputTokens: 27, OutputTokens: 5, CachedTokens: 3, CacheWriteTokens: 2, ReasoningTokens: 1, Images: 4}
 	t.Run("RequestIn", func(t *testing.T) {
-		in := RequestIn{API: APIChatCompletions, Model: "gpt-4o", Flags: FlagStream | FlagIncludeUsage, RequestID: "r1", Body: []byte(`{"a":1}`)}
+		in := RequestIn{API: APIChatCompletions, Model: "gpt-4o", Flags: FlagStream | FlagIncludeUsage, RequestID: "r1", Body: []byte(`{"a":1}`),
+			Provider: "deepseek", Options: []byte(`{"flavor":"deepseek"}`), UnixMS: 1764201600123}
 		var out RequestIn
 		if err := out.Parse(in.Append(nil)); err != nil || !reflect.DeepEqual(in, out) {
+			t.Fatalf("got %+v, %v", out, err)
+		}
+	})
+	t.Run("RequestIn from an ABI 1.0 host", func(t *testing.T) {
+		// The five fields an ABI 1.0 host sends: the appended ones decode empty.
+		var rec []byte
+		for _, f := range []string{APIChatCompletions, "m", "", "r1", "{}"} {
+			rec = AppendStringField(rec, f)
+		}
+		var out RequestIn
+		if err := out.Parse(rec); err != nil || out.Model != "m" || string(out.Body) != "{}" || out.Provider != "" || len(out.Options) != 0 || out.UnixMS != 0 {
 			t.Fatalf("got %+v, %v", out, err)
 		}
 	})
