@@ -156,7 +156,6 @@ func TestNormalize(t *testing.T) {
 	}
 }
 
-
 func TestRequestReaders(t *testing.T) {
 	req := gjson.Parse(`{"stop":["a","",5,"b"],"max_tokens":10,"max_completion_tokens":20,"tool_choice":{"type":"function","function":{"name":"f"}},
 		"messages":[{"role":"developer","content":"sys"},{"role":"user","content":[{"type":"text","text":"hi "},{"type":"image_url","image_url":{"url":"data:image/png;base64,AAA"}},{"type":"text","text":"there"}]},
