@@ -32,6 +32,7 @@ require (
 	github.com/aignehub/hub/sdk v0.0.0
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream v1.7.27
+	github.com/tidwall/sjson v1.2.9
 )
 
 replace github.com/aignehub/hub/sdk => ./sdk

@@ -87,6 +87,18 @@ func ModelNotFound(model string) *Error {
 		Message: "The model `" + model + "` does not exist or you do not have access to it."}
 }
 
+// Unsupported is the 400 for a model whose provider does not serve the
+// requested API (e.g. embeddings from a chat-only provider).
+func Unsupported(provider, model, api string) *Error {
+	what := map[string]string{"chat.completions": "chat completions", "embeddings": "embeddings",
+		"images.generations": "image generation"}[api]
+	if what == "" {
+		what = api
+	}
+	return &Error{Status: 400, Type: TypeInvalidRequest, Code: "unsupported_model", Param: "model",
+		Message: "The model `" + model + "` (provider " + provider + ") does not support " + what + "."}
+}
+
 // NotFound is a 404 for an unknown route.
 func NotFound(msg string) *Error { return &Error{Status: 404, Type: TypeNotFound, Message: msg} }
 

@@ -19,7 +19,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -160,13 +159,21 @@ func (h *Hub) provision(ctx context.Context, opts Options) ([]*proxy.Provider, e
 		if m.Kind != abi.KindProvider {
 			return nil, fmt.Errorf("provider %s: plugin %s is a %s plugin, not a provider", pc.Name, entry.Name, m.Kind)
 		}
-		if !slices.Contains(m.APIs, abi.APIChatCompletions) {
-			return nil, fmt.Errorf("provider %s: plugin %s does not serve %s", pc.Name, entry.Name, abi.APIChatCompletions)
+		if len(m.APIs) == 0 {
+			return nil, fmt.Errorf("provider %s: plugin %s declares no APIs", pc.Name, entry.Name)
 		}
 		if !supportedAuth(m.Auth) {
-			return nil, fmt.Errorf("provider %s: plugin %s declares auth %q, which this hub cannot apply yet", pc.Name, entry.Name, m.Auth)
+			return nil, fmt.Errorf("provider %s: plugin %s declares auth %q, which this hub cannot apply", pc.Name, entry.Name, m.Auth)
 		}
-		p := &proxy.Provider{Name: pc.Name, BaseURL: strings.TrimSuffix(pc.BaseURL, "/"), Plugin: plug, Models: pc.Models}
+		if strings.HasPrefix(m.Auth, abi.AuthSigV4Prefix) && pc.Region == "" && len(pc.Credentials) > 0 {
+			return nil, fmt.Errorf("provider %s: plugin %s signs requests with AWS SigV4: set the provider's region", pc.Name, entry.Name)
+		}
+		options, err := pc.OptionsJSON()
+		if err != nil {
+			return nil, err
+		}
+		p := &proxy.Provider{Name: pc.Name, BaseURL: strings.TrimSuffix(pc.BaseURL, "/"), Plugin: plug, Models: pc.Models,
+			Options: options, Region: pc.Region}
 		var creds []store.Credential
 		for j, c := range pc.Credentials {
 			secret, err := c.Resolve(opts.LookupEnv)
@@ -209,7 +216,8 @@ func (h *Hub) provision(ctx context.Context, opts Options) ([]*proxy.Provider, e
 
 func supportedAuth(a string) bool {
 	return a == "" || a == abi.AuthNone || a == abi.AuthBearer ||
-		strings.HasPrefix(a, abi.AuthHeaderPrefix) || strings.HasPrefix(a, abi.AuthQueryPrefix)
+		strings.HasPrefix(a, abi.AuthHeaderPrefix) || strings.HasPrefix(a, abi.AuthQueryPrefix) ||
+		strings.HasPrefix(a, abi.AuthSigV4Prefix) && len(a) > len(abi.AuthSigV4Prefix)
 }
 
 // loadPlugin loads a plugin once, however many providers use it.

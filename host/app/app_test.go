@@ -30,32 +30,38 @@ import (
 // openai.wasm built from plugins/openai, in front of the provider emulator.
 
 var (
-	wasmOnce sync.Once
-	wasmDir  string
-	wasmErr  error
+	wasmMu  sync.Mutex
+	wasmDir string
+	wasmErr error
+	wasmHad = map[string]bool{}
 )
 
-// builtin builds the named plugin from source once per test binary.
+// builtin builds the named plugin from source (plugins/NAME, or the
+// runtime's hostile test guest) once per test binary.
 func builtin(name string) ([]byte, error) {
-	wasmOnce.Do(func() {
+	wasmMu.Lock()
+	defer wasmMu.Unlock()
+	if wasmDir == "" && wasmErr == nil {
 		wasmDir, wasmErr = os.MkdirTemp("", "hub-e2e-wasm")
-		if wasmErr != nil {
-			return
-		}
-		for name, pkg := range map[string]string{"openai": "./plugins/openai", "hostile": "./runtime/testdata/behaviour"} {
-			cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", filepath.Join(wasmDir, name+".wasm"), pkg)
-			cmd.Dir = "../.."
-			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				wasmErr = fmt.Errorf("build %s: %v\n%s", pkg, err, out)
-				return
-			}
-		}
-	})
+	}
 	if wasmErr != nil {
 		return nil, wasmErr
 	}
-	return os.ReadFile(filepath.Join(wasmDir, name+".wasm"))
+	out := filepath.Join(wasmDir, name+".wasm")
+	if !wasmHad[name] {
+		pkg := "./plugins/" + name
+		if name == "hostile" {
+			pkg = "./runtime/testdata/behaviour"
+		}
+		cmd := exec.Command("go", "build", "-trimpath", "-buildmode=c-shared", "-o", out, pkg)
+		cmd.Dir = "../.."
+		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("build %s: %v\n%s", pkg, err, msg)
+		}
+		wasmHad[name] = true
+	}
+	return os.ReadFile(out)
 }
 
 func TestMain(m *testing.M) {
@@ -169,7 +175,7 @@ models = ["gpt-4o-mini"]
 
 func startHub(t *testing.T) *testHub {
 	t.Helper()
-	if _, err := builtin("openai"); err != nil { // sets wasmDir
+	if _, err := builtin("hostile"); err != nil { // sets wasmDir
 		t.Fatal(err)
 	}
 	emu := emulator.New(emulator.Options{Record: true})

@@ -40,7 +40,7 @@ const BuiltinSourcePrefix = "builtin:"
 // [Load] accept "builtin:NAME" sources, and provider plugin references without a
 // [plugins.NAME] entry, only for these names (unless [Options.Builtins] is set). The
 // binary may extend it before loading a config.
-var BuiltinPlugins = []string{"openai"}
+var BuiltinPlugins = []string{"openai", "anthropic", "gemini", "bedrock", "ollama", "ideogram"}
 
 // Config is the hub's configuration, read from a TOML file (hub.toml) by [Load] or
 // [Parse]. Absent keys keep the values of [Defaults].
@@ -190,14 +190,30 @@ type Provider struct {
 	// matches ^[a-z0-9][a-z0-9_-]*$ and is unique. Required.
 	Name string `toml:"name"`
 
-	// Plugin names the provider plugin: a [plugins.NAME] entry, or a builtin plugin
-	// name, which implies source "builtin:NAME" with defaults. Required.
+	// Plugin names the provider plugin: a [plugins.NAME] entry, a builtin plugin
+	// name, which implies source "builtin:NAME" with defaults, or a builtin provider
+	// preset ([Presets]: "deepseek", "google", …), which Parse/Load replace by the
+	// preset's plugin, filling in its base URL and options. Required.
 	Plugin string `toml:"plugin"`
+
+	// Preset is the [Presets] name the provider's plugin key gave, "" when none.
+	// Set by Parse/Load; not read from TOML.
+	Preset string `toml:"-"`
 
 	// BaseURL is the absolute http(s) URL that upstream paths are appended to, without
 	// query, fragment or user info. ${NAME} and ${NAME:-default} environment
-	// references are expanded; a trailing "/" is removed. Required.
+	// references are expanded; a trailing "/" is removed. Default: the preset's base
+	// URL; required when the plugin is not a preset.
 	BaseURL string `toml:"base_url"`
+
+	// Region is the cloud region of providers signed with AWS SigV4 (bedrock), e.g.
+	// "us-east-1"; it also fills "{region}" in the preset's base URL. Default "".
+	Region string `toml:"region"`
+
+	// Options are passed to the plugin with every request of this provider, as JSON
+	// (see [Provider.OptionsJSON]); one plugin module can so serve several providers
+	// differently. Default: the preset's options, which these override key by key.
+	Options map[string]any `toml:"options"`
 
 	// Credentials are the secrets the host injects upstream, each "env:NAME" or a
 	// literal; they rotate per call. They are not ${…}-expanded. Default empty, which
@@ -213,6 +229,24 @@ type Provider struct {
 	// Parse/Load set it.
 	Enabled *bool `toml:"enabled"`
 }
+
+// OptionsJSON returns Options encoded as a JSON object ("{}" when empty).
+func (p *Provider) OptionsJSON() ([]byte, error) {
+	if len(p.Options) == 0 {
+		return []byte("{}"), nil
+	}
+	b, err := json.Marshal(p.Options)
+	if err != nil {
+		return nil, fmt.Errorf("encode provider %s options: %w", p.Name, err)
+	}
+	return b, nil
+}
+
+// AnyModel is the models entry that lets a provider serve any model addressed
+// through its prefix ("openrouter/meta-llama/llama-3-70b"), for upstreams with
+// catalogs too large or too changeable to list. Bare model names never route to
+// it.
+const AnyModel = "*"
 
 // IsEnabled reports whether the provider takes traffic: Enabled when set, else true.
 func (p *Provider) IsEnabled() bool { return p.Enabled == nil || *p.Enabled }

@@ -239,7 +239,10 @@ func TestValidationProblems(t *testing.T) {
 		{"provider name duplicate", provider() + provider(), "providers[1].name", `duplicate provider name "p" (also providers[0])`},
 		{"provider plugin empty", provider(`plugin =`), "providers[0].plugin", "must not be empty"},
 		{"provider plugin unknown", provider(`plugin = "nope"`), "providers[0].plugin", `no plugin "nope"`},
-		{"base_url missing", provider(`base_url =`), "providers[0].base_url", "must not be empty"},
+		{"base_url missing", "[plugins.openai]\n" + provider(`base_url =`), "providers[0].base_url", "must not be empty"},
+		{"preset region missing", provider(`plugin = "bedrock"`, `base_url =`), "providers[0].region", "required by the bedrock preset"},
+		{"region invalid", provider(`region = "US East"`), "providers[0].region", "invalid region"},
+		{"options not JSON", provider(`options = { f = nan }`), "providers[0].options", "JSON"},
 		{"base_url relative", provider(`base_url = "/v1"`), "providers[0].base_url", "absolute http"},
 		{"base_url scheme", provider(`base_url = "ftp://example.com"`), "providers[0].base_url", "absolute http"},
 		{"base_url no host", provider(`base_url = "https:///v1"`), "providers[0].base_url", "must have a host"},
@@ -664,5 +667,35 @@ func TestConnectTimeoutDefaultFollowsUpstreamTimeout(t *testing.T) {
 	// An explicit connect timeout longer than the upstream timeout is still an error.
 	if _, err := Parse([]byte("[limits]\nupstream_timeout = \"2s\"\nupstream_connect_timeout = \"5s\"\n"+base), ""); err == nil || !strings.Contains(err.Error(), "upstream_connect_timeout") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestPresets(t *testing.T) {
+	src := provider(`name = "ds"`, `plugin = "deepseek"`, `base_url =`, `options = { extra = 1 }`) +
+		provider(`name = "or"`, `plugin = "openrouter"`, `options = { flavor = "compatible" }`, `models = ["*"]`) +
+		provider(`name = "google"`, `plugin = "google"`, `base_url =`) +
+		provider(`name = "br"`, `plugin = "bedrock"`, `base_url =`, `region = "eu-west-3"`)
+	c, err := testOptions.Parse([]byte(src), "hub.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct{ name, plugin, preset, baseURL, options string }{
+		{"ds", "openai", "deepseek", "https://api.deepseek.com", `{"extra":1,"flavor":"deepseek"}`},
+		{"or", "openai", "openrouter", "https://example.com/v1", `{"flavor":"compatible"}`},
+		{"google", "gemini", "google", "https://generativelanguage.googleapis.com", `{}`},
+		{"br", "bedrock", "bedrock", "https://bedrock-runtime.eu-west-3.amazonaws.com", `{}`},
+	}
+	for i, w := range want {
+		p := c.Providers[i]
+		opts, _ := p.OptionsJSON()
+		if p.Name != w.name || p.Plugin != w.plugin || p.Preset != w.preset || p.BaseURL != w.baseURL || string(opts) != w.options {
+			t.Errorf("provider %d = %s %s %s %s %s, want %+v", i, p.Name, p.Plugin, p.Preset, p.BaseURL, opts, w)
+		}
+		if _, ok := c.Plugins[w.plugin]; !ok {
+			t.Errorf("no plugin entry %s", w.plugin)
+		}
+	}
+	if len(c.UsedPlugins()) != 3 {
+		t.Fatalf("used plugins %v: the openai-compatible presets share one module", c.UsedPlugins())
 	}
 }

@@ -21,6 +21,9 @@ import (
 // nameRE is what provider and plugin names look like.
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 
+// regionRE matches cloud region names such as "us-east-1" or "cn-north-1".
+var regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z0-9]+)+-[0-9]+$`)
+
 // Bounds checked by validation.
 const (
 	minMaxRequestBody  = KiB
@@ -335,6 +338,37 @@ func (ps *problems) providers(c *Config, builtins []string, lookup func(string) 
 		}
 
 		_, entry := c.Plugins[p.Plugin]
+		if preset, ok := Presets[p.Plugin]; ok && !entry && slices.Contains(builtins, preset.Plugin) {
+			p.Preset = p.Plugin
+			p.Plugin = preset.Plugin
+			_, entry = c.Plugins[p.Plugin]
+			if p.BaseURL == "" && preset.BaseURL != "" {
+				if strings.Contains(preset.BaseURL, "{region}") {
+					if p.Region == "" {
+						ps.add(pre.dot("region"), "is required by the %s preset (or set base_url)", p.Preset)
+					}
+					p.BaseURL = strings.ReplaceAll(preset.BaseURL, "{region}", p.Region)
+				} else {
+					p.BaseURL = preset.BaseURL
+				}
+			}
+			if len(preset.Options) > 0 {
+				merged := make(map[string]any, len(preset.Options)+len(p.Options))
+				for k, v := range preset.Options {
+					merged[k] = v
+				}
+				for k, v := range p.Options {
+					merged[k] = v
+				}
+				p.Options = merged
+			}
+		}
+		if p.Region != "" && !regionRE.MatchString(p.Region) {
+			ps.add(pre.dot("region"), "invalid region %q: must match %s", p.Region, regionRE)
+		}
+		if _, err := p.OptionsJSON(); err != nil {
+			ps.add(pre.dot("options"), "cannot be passed to the plugin as JSON: %v", err)
+		}
 		switch {
 		case p.Plugin == "":
 			ps.add(pre.dot("plugin"), "must not be empty")

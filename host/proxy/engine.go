@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -234,7 +235,16 @@ func (x *exchange) run(ctx context.Context) {
 			flags |= abi.FlagIncludeUsage
 		}
 	}
-	out, err := p.Plugin.Request(ctx, &abi.RequestIn{API: x.c.API, Model: t.Model, Flags: flags, RequestID: x.c.RequestID, Body: x.c.Body})
+	if !slices.Contains(p.Plugin.Manifest().APIs, x.c.API) {
+		x.fail(apierr.Unsupported(p.Name, x.c.Model, x.c.API))
+		return
+	}
+	options := p.Options
+	if options == nil {
+		options = emptyObject
+	}
+	out, err := p.Plugin.Request(ctx, &abi.RequestIn{API: x.c.API, Model: t.Model, Flags: flags, RequestID: x.c.RequestID, Body: x.c.Body,
+		Provider: p.Name, Options: options, UnixMS: time.Now().UnixMilli()})
 	if err != nil {
 		x.fail(err)
 		return
@@ -304,6 +314,10 @@ func (x *exchange) newUpstreamRequest(ctx context.Context, p *Provider, out *abi
 		q := req.URL.Query()
 		q.Set(auth[len(abi.AuthQueryPrefix):], secret)
 		req.URL.RawQuery = q.Encode()
+	case strings.HasPrefix(auth, abi.AuthSigV4Prefix):
+		if err := SignV4(req, out.Body, secret, p.Region, auth[len(abi.AuthSigV4Prefix):], time.Now()); err != nil {
+			return nil, err
+		}
 	case auth == abi.AuthNone || auth == "":
 	default:
 		return nil, errors.New("unsupported auth scheme " + auth)
@@ -347,6 +361,8 @@ func (x *exchange) whole(ctx context.Context, p *Provider, state []byte, resp *h
 		x.abort()
 	}
 }
+
+var emptyObject = []byte("{}")
 
 var errStreamEnded = errors.New("the provider's stream ended before it was complete")
 

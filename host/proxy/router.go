@@ -35,6 +35,11 @@ type Provider struct {
 	// CredentialIDs are the store ids of Secrets, index for index (0 when
 	// unknown), recorded with each call.
 	CredentialIDs []int64
+	// Options is the provider's options object as JSON, passed to the plugin
+	// with every request (abi.RequestIn.Options). Nil means "{}".
+	Options []byte
+	// Region is the region SigV4-signed requests are signed for.
+	Region string
 
 	next atomic.Uint64
 }
@@ -67,10 +72,27 @@ func NewRouter(providers []*Provider) *Router {
 	for _, p := range providers {
 		r.byName[p.Name] = p
 		for _, m := range p.Models {
+			if m == AnyModel {
+				continue
+			}
 			r.byModel[m] = append(r.byModel[m], p)
 		}
 	}
 	return r
+}
+
+// AnyModel in Provider.Models lets a provider serve any model named through
+// its prefix; bare names never route to it.
+const AnyModel = "*"
+
+// serves reports whether p serves model m when addressed as "p/m".
+func (p *Provider) serves(m string) bool {
+	for _, pm := range p.Models {
+		if pm == m || pm == AnyModel && m != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // Resolve maps "provider/model" or a bare model id to its targets, best
@@ -80,11 +102,8 @@ func NewRouter(providers []*Provider) *Router {
 func (r *Router) Resolve(model string) ([]Target, error) {
 	if i := strings.IndexByte(model, '/'); i > 0 {
 		if p, ok := r.byName[model[:i]]; ok {
-			m := model[i+1:]
-			for _, pm := range p.Models {
-				if pm == m {
-					return []Target{{Provider: p, Model: m}}, nil
-				}
+			if m := model[i+1:]; p.serves(m) {
+				return []Target{{Provider: p, Model: m}}, nil
 			}
 			return nil, apierr.ModelNotFound(model)
 		}
@@ -112,6 +131,9 @@ func (r *Router) Models() []ModelInfo {
 	var out []ModelInfo
 	for _, p := range r.providers {
 		for _, m := range p.Models {
+			if m == AnyModel {
+				continue
+			}
 			out = append(out, ModelInfo{ID: p.Name + "/" + m, Provider: p.Name, Model: m})
 		}
 	}

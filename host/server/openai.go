@@ -19,6 +19,22 @@ import (
 
 // chatCompletions is POST /v1/chat/completions.
 func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	s.serveOpenAI(w, r, abi.APIChatCompletions, parseChat)
+}
+
+// embeddings is POST /v1/embeddings.
+func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	s.serveOpenAI(w, r, abi.APIEmbeddings, parseEmbeddings)
+}
+
+// imageGenerations is POST /v1/images/generations.
+func (s *Server) imageGenerations(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	s.serveOpenAI(w, r, abi.APIImages, parseImages)
+}
+
+// serveOpenAI runs one call of an OpenAI-surface API: authenticate, read
+// and validate the body with parse, then hand it to the engine.
+func (s *Server) serveOpenAI(w http.ResponseWriter, r *http.Request, api string, parse func([]byte) (chatRequest, *apierr.Error)) {
 	start := time.Now()
 	key, err := s.opts.Auth.Authenticate(r.Context(), r)
 	if err != nil {
@@ -35,7 +51,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, _ httpr
 		apierr.WriteOpenAI(w, apierr.BadRequest("", "Could not read the request body."))
 		return
 	}
-	req, aerr := parseChat(body)
+	req, aerr := parse(body)
 	if aerr != nil {
 		apierr.WriteOpenAI(w, aerr)
 		return
@@ -43,7 +59,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, _ httpr
 	call := &proxy.Call{
 		RequestID:    w.Header().Get("X-Request-Id"),
 		Key:          key,
-		API:          abi.APIChatCompletions,
+		API:          api,
 		Model:        req.model,
 		Stream:       req.stream,
 		IncludeUsage: req.includeUsage,
@@ -73,15 +89,14 @@ var (
 	roles         = map[string]bool{"developer": true, "system": true, "user": true, "assistant": true, "tool": true, "function": true}
 )
 
-// parseChat validates a chat-completions body and extracts what routing
-// needs. Errors are OpenAI-shaped 400s naming the offending field.
-func parseChat(body []byte) (chatRequest, *apierr.Error) {
-	var req chatRequest
+// parseObject checks that body is one JSON object without duplicate
+// members and returns it with its "model", which must be a non-empty string.
+func parseObject(body []byte) (root gjson.Result, model string, aerr *apierr.Error) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 || trimmed[0] != '{' || !gjson.ValidBytes(trimmed) {
-		return req, apierr.BadRequest("", "We could not parse the JSON body of your request. The body must be a JSON object.")
+		return root, "", apierr.BadRequest("", "We could not parse the JSON body of your request. The body must be a JSON object.")
 	}
-	root := gjson.ParseBytes(trimmed)
+	root = gjson.ParseBytes(trimmed)
 	// A duplicated member would let the hub route and meter one value while
 	// the upstream, whose parser may keep the last one, acts on another.
 	var dup string
@@ -95,18 +110,29 @@ func parseChat(body []byte) (chatRequest, *apierr.Error) {
 		return true
 	})
 	if dup != "" {
-		return req, apierr.BadRequest(dup, "Duplicate member '"+dup+"' in the request body.")
+		return root, "", apierr.BadRequest(dup, "Duplicate member '"+dup+"' in the request body.")
 	}
 	m := root.Get("model")
 	switch {
 	case !m.Exists() || m.Type == gjson.Null:
-		return req, apierr.BadRequest("model", "Missing required parameter: 'model'.")
+		return root, "", apierr.BadRequest("model", "Missing required parameter: 'model'.")
 	case m.Type != gjson.String:
-		return req, invalidType("model", "a string", m)
+		return root, "", invalidType("model", "a string", m)
 	case m.Str == "":
-		return req, apierr.BadRequest("model", "Invalid 'model': empty string.")
+		return root, "", apierr.BadRequest("model", "Invalid 'model': empty string.")
 	}
-	req.model = m.Str
+	return root, m.Str, nil
+}
+
+// parseChat validates a chat-completions body and extracts what routing
+// needs. Errors are OpenAI-shaped 400s naming the offending field.
+func parseChat(body []byte) (chatRequest, *apierr.Error) {
+	var req chatRequest
+	root, model, aerr := parseObject(body)
+	if aerr != nil {
+		return req, aerr
+	}
+	req.model = model
 
 	msgs := root.Get("messages")
 	switch {

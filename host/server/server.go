@@ -62,6 +62,8 @@ func New(opts Options) *Server {
 		apierr.WriteOpenAI(w, &apierr.Error{Status: 405, Type: apierr.TypeInvalidRequest, Message: "Method " + r.Method + " is not allowed on " + r.URL.Path + "."})
 	})
 	r.POST("/v1/chat/completions", s.chatCompletions)
+	r.POST("/v1/embeddings", s.embeddings)
+	r.POST("/v1/images/generations", s.imageGenerations)
 	r.GET("/v1/models", s.listModels)
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)

@@ -9,6 +9,7 @@ import (
 	"github.com/aignehub/hub/sdk/abi"
 	"github.com/aignehub/hub/sdk/oai"
 	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
 )
 
 // Version is the plugin's version, reported in its manifest.
@@ -48,8 +49,8 @@ func (p *plugin) Manifest() abi.Manifest {
 	return abi.Manifest{
 		Name:          "openai",
 		Version:       Version,
-		Description:   "OpenAI chat completions (and any OpenAI-compatible server)",
-		APIs:          []string{abi.APIChatCompletions},
+		Description:   "OpenAI and OpenAI-compatible upstreams (deepseek, xai, openrouter, doubao, poe, any compatible server)",
+		APIs:          []string{abi.APIChatCompletions, abi.APIEmbeddings, abi.APIImages, abi.APIModels},
 		Auth:          abi.AuthBearer,
 		StreamFraming: abi.FramingSSE,
 		ConfigSchema: map[string]any{
@@ -63,36 +64,138 @@ func (p *plugin) Manifest() abi.Manifest {
 	}
 }
 
-// State bits carried from Request to Response/StreamEvent.
+// State carried from Request to Response/StreamEvent: three bytes, the
+// state bits, the flavor, and the API.
 const (
 	stateWantUsage byte = 1 << 0 // the client asked for the usage chunk
 	stateStream    byte = 1 << 1
 )
 
+// APIs, the third state byte.
+const (
+	apiChat byte = iota
+	apiEmbeddings
+	apiImages
+	apiModels
+)
+
+type callState struct {
+	bits   byte
+	flavor flavor
+	api    byte
+}
+
+func readState(b []byte) callState {
+	var s callState
+	if len(b) > 0 {
+		s.bits = b[0]
+	}
+	if len(b) > 1 {
+		s.flavor = flavor(b[1])
+	}
+	if len(b) > 2 {
+		s.api = b[2]
+	}
+	return s
+}
+
+func (s callState) bytes() []byte { return []byte{s.bits, byte(s.flavor), s.api} }
+
+var errNotObject = &abi.Error{Status: 400, Type: "invalid_request_error", Message: "the request body is not a JSON object"}
+
 func (p *plugin) Request(in *abi.RequestIn) (*abi.RequestOut, error) {
-	if in.API != abi.APIChatCompletions {
-		return nil, &abi.Error{Status: 400, Type: "invalid_request_error", Message: "the openai plugin does not serve " + in.API}
+	o, aerr := parseOptions(in.Options, in.Provider)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if !o.flavor.serves(in.API) {
+		return nil, oai.Unsupported(o.flavor.String()+" (openai plugin)", in.API)
+	}
+	headers := p.headers
+	if len(o.headers) > 0 {
+		headers = append(headers[:len(headers):len(headers)], o.headers...)
+	}
+	st := callState{flavor: o.flavor}
+	switch in.API {
+	case abi.APIEmbeddings:
+		st.api = apiEmbeddings
+		body, ok := rewrite(in.Body, in.Model, false)
+		if !ok {
+			return nil, errNotObject
+		}
+		return &abi.RequestOut{Method: "POST", Path: "/embeddings", Headers: headers, Body: body, State: st.bytes()}, nil
+	case abi.APIImages:
+		st.api = apiImages
+		body, err := imagesBody(in, o)
+		if err != nil {
+			return nil, err
+		}
+		return &abi.RequestOut{Method: "POST", Path: "/images/generations", Headers: headers, Body: body, State: st.bytes()}, nil
+	case abi.APIModels:
+		st.api = apiModels
+		return &abi.RequestOut{Method: "GET", Path: "/models", Headers: headers[1:], State: st.bytes()}, nil
 	}
 	stream := in.Flags&abi.FlagStream != 0
-	body, ok := rewrite(in.Body, in.Model, stream)
+	wantUsage := stream && in.Flags&abi.FlagIncludeUsage != 0
+	body, ok := rewrite(in.Body, in.Model, stream && (!o.noUsage || wantUsage))
 	if !ok {
-		return nil, &abi.Error{Status: 400, Type: "invalid_request_error", Message: "the request body is not a JSON object"}
+		return nil, errNotObject
 	}
-	var state byte
-	headers := p.headers
+	switch o.flavor {
+	case flavorDeepSeek:
+		body = stripReasoningHistory(body)
+	case flavorOpenRouter:
+		if o.orProvider != "" && !gjson.GetBytes(body, "provider").Exists() {
+			body, _ = sjson.SetRawBytes(body, "provider", []byte(o.orProvider))
+		}
+	}
 	if stream {
-		state |= stateStream
-		if in.Flags&abi.FlagIncludeUsage != 0 {
-			state |= stateWantUsage
+		st.bits |= stateStream
+		if wantUsage {
+			st.bits |= stateWantUsage
 		}
 		headers = append(headers[:len(headers):len(headers)], abi.Header{Name: "Accept", Value: "text/event-stream"})
 	}
-	return &abi.RequestOut{Method: "POST", Path: "/chat/completions", Headers: headers, Body: body, State: []byte{state}}, nil
+	return &abi.RequestOut{Method: "POST", Path: "/chat/completions", Headers: headers, Body: body, State: st.bytes()}, nil
 }
+
+// stripReasoningHistory removes reasoning_content from the request's
+// messages: DeepSeek answers 400 when a client sends its own earlier
+// reasoning back, as clients that replay whole messages do.
+func stripReasoningHistory(body []byte) []byte {
+	if !bytes.Contains(body, reasoningContentKey) {
+		return body
+	}
+	var paths []string
+	gjson.GetBytes(body, "messages").ForEach(func(k, m gjson.Result) bool {
+		if m.Get("reasoning_content").Exists() {
+			paths = append(paths, "messages."+k.String()+".reasoning_content")
+		}
+		return true
+	})
+	for _, p := range paths {
+		body, _ = sjson.DeleteBytes(body, p)
+	}
+	return body
+}
+
+var reasoningContentKey = []byte(`"reasoning_content"`)
 
 func (p *plugin) Response(in *abi.ResponseIn) (*abi.ResponseOut, error) {
 	if in.Status < 200 || in.Status > 299 {
 		return nil, upstreamError(in)
+	}
+	st := readState(in.State)
+	switch st.api {
+	case apiEmbeddings:
+		return embeddingsResponse(in)
+	case apiImages:
+		return imagesResponse(in)
+	case apiModels:
+		if !gjson.GetBytes(in.Body, "data").IsArray() {
+			return nil, &abi.Error{Status: 502, Type: "upstream_error", Message: "the provider's model list has no data array", Retryable: true}
+		}
+		return &abi.ResponseOut{Body: in.Body}, nil
 	}
 	out := &abi.ResponseOut{Body: in.Body}
 	// One pass finds usage (near the end); a full validation pass is paid
@@ -102,8 +205,33 @@ func (p *plugin) Response(in *abi.ResponseIn) (*abi.ResponseOut, error) {
 	} else if !gjson.ValidBytes(in.Body) {
 		return nil, &abi.Error{Status: 502, Type: "upstream_error", Message: "the provider returned a body that is not JSON", Retryable: true}
 	}
+	if st.flavor == flavorOpenRouter {
+		out.Body = renameReasoning(out.Body, "choices.0.message.reasoning")
+	}
 	return out, nil
 }
+
+// renameReasoning renames OpenRouter's "reasoning" member at path to the
+// canonical "reasoning_content", in place when the body is ours to edit.
+func renameReasoning(data []byte, path string) []byte {
+	if !bytes.Contains(data, reasoningKey) {
+		return data
+	}
+	v := gjson.GetBytes(data, path)
+	if !v.Exists() || v.Index <= 0 {
+		return data
+	}
+	k := bytes.LastIndex(data[:v.Index], reasoningKey)
+	if k < 0 {
+		return data
+	}
+	out := make([]byte, 0, len(data)+8)
+	out = append(out, data[:k]...)
+	out = append(out, reasoningContentKey...)
+	return append(out, data[k+len(reasoningKey):]...)
+}
+
+var reasoningKey = []byte(`"reasoning"`)
 
 var (
 	doneData  = []byte("[DONE]")
@@ -119,11 +247,11 @@ func (p *plugin) StreamEvent(ev abi.Event, out *abi.StreamOut) error {
 	if len(data) == 0 {
 		return nil
 	}
-	var state byte
-	if len(out.State) > 0 {
-		state = out.State[0]
+	st := readState(out.State)
+	wantUsage := st.bits&stateWantUsage != 0
+	if st.flavor == flavorOpenRouter {
+		data = renameReasoning(data, "choices.0.delta.reasoning")
 	}
-	wantUsage := state&stateWantUsage != 0
 	// Fast path: most chunks carry "usage":null (we always ask for usage).
 	if i := bytes.Index(data, usageNull); i >= 0 {
 		if !wantUsage {

@@ -79,7 +79,7 @@ func TestRequest(t *testing.T) {
 			if out.Method != "POST" || out.Path != "/chat/completions" {
 				t.Fatalf("method/path = %s %s", out.Method, out.Path)
 			}
-			if !bytes.Equal(out.State, []byte{tt.state}) {
+			if !bytes.Equal(out.State, []byte{tt.state, byte(flavorOpenAI), apiChat}) {
 				t.Fatalf("state = %v, want %v", out.State, tt.state)
 			}
 			var got, want map[string]any
@@ -114,7 +114,8 @@ func TestRequest(t *testing.T) {
 		if _, aerr := invoke(t, p, abi.ExportResponse, (&abi.ResponseIn{Status: 200, Body: []byte(`{"id":`)}).Append(nil)); aerr == nil || aerr.Status != 502 {
 			t.Fatalf("a broken 200 body: %v", aerr)
 		}
-		for _, in := range []abi.RequestIn{{API: "embeddings", Body: []byte(`{}`)}, {API: abi.APIChatCompletions, Body: []byte(`[1]`)}} {
+		for _, in := range []abi.RequestIn{{API: "embeddings", Body: []byte(`{}`), Options: []byte(`{"flavor":"deepseek"}`)},
+			{API: "responses", Body: []byte(`{}`)}, {API: abi.APIChatCompletions, Body: []byte(`[1]`)}} {
 			if _, aerr := invoke(t, p, abi.ExportRequest, in.Append(nil)); aerr == nil || aerr.Status != 400 {
 				t.Fatalf("%s: got %v", in.API, aerr)
 			}
