@@ -42,6 +42,7 @@ type Reader interface {
 var (
 	_ Reader = (*SSE)(nil)
 	_ Reader = (*NDJSON)(nil)
+	_ Reader = (*EventStream)(nil)
 )
 
 // DefaultMax is the event size limit used when a constructor is given a
@@ -68,17 +69,19 @@ var (
 	ErrTruncated = fmt.Errorf("framing: stream ended inside an event: %w", io.ErrUnexpectedEOF)
 )
 
-// New returns the reader for framing, "sse" or "ndjson" (the values of a
-// plugin manifest's stream_framing), reading r, with events limited to max
-// bytes (DefaultMax when max <= 0).
+// New returns the reader for framing, "sse", "ndjson" or "aws-eventstream"
+// (the values of a plugin manifest's stream_framing), reading r, with events
+// limited to max bytes (DefaultMax when max <= 0).
 func New(framing string, r io.Reader, max int) (Reader, error) {
 	switch framing {
 	case "sse":
 		return NewSSE(r, max), nil
 	case "ndjson":
 		return NewNDJSON(r, max), nil
+	case "aws-eventstream":
+		return NewEventStream(r, max), nil
 	}
-	return nil, fmt.Errorf("framing: unknown stream framing %q (want \"sse\" or \"ndjson\")", framing)
+	return nil, fmt.Errorf("framing: unknown stream framing %q (want \"sse\", \"ndjson\" or \"aws-eventstream\")", framing)
 }
 
 // limit normalizes a caller's size limit.
