@@ -139,7 +139,9 @@ const (
 	// FramingAWSEventStream: AWS event-stream binary messages
 	// (application/vnd.amazon.eventstream), CRC-checked by the host. Event =
 	// the ":event-type" header and the payload; an exception message is
-	// named "exception:" + its ":exception-type" (or ":error-code").
+	// named "exception:" + its ":exception-type", an error message
+	// "error:" + its ":error-code" (with the ":error-message" header as the
+	// data when the payload is empty).
 	FramingAWSEventStream = "aws-eventstream"
 )
 
