@@ -1,12 +1,15 @@
-// Command emulator serves the OpenAI API emulator of package
-// host/emulator over HTTP, so the hub (or any OpenAI client) can be run and
-// benchmarked without a network:
+// Command emulator serves the provider emulator of package host/emulator
+// over HTTP, so the hub (or any provider client) can be run and benchmarked
+// without a network:
 //
 //	go run ./cmd/emulator -listen 127.0.0.1:8081
 //
-// and point the provider's base URL at http://127.0.0.1:8081/v1. The flags
-// set the instance-wide defaults; X-Emulator-* request headers override them
-// per request (see the package documentation of host/emulator).
+// and point a provider's base URL at it: http://127.0.0.1:8081/v1 for
+// OpenAI and the OpenAI-compatible providers, http://127.0.0.1:8081 for
+// Anthropic, Gemini (/v1beta), Ollama (/api), Bedrock (/model) and
+// Ideogram. The flags set the instance-wide defaults; X-Emulator-* request
+// headers override them per request (see the package documentation of
+// host/emulator).
 package main
 
 import (
@@ -56,6 +59,10 @@ func run(ctx context.Context, args []string, logw io.Writer, onListen func(net.A
 		models     = fs.String("models", "", "comma-separated model ids to list and accept (default: list "+strings.Join(emulator.DefaultModels, ",")+", accept any not starting with \"unknown\")")
 		apiKey     = fs.String("api-key", "", "the only bearer token accepted (default: any non-empty token)")
 		dimensions = fs.Int("dimensions", 8, "embedding dimensions when a request sets none")
+		cached     = fs.Int("cached", 0, "cached prompt tokens every answer reports")
+		reasoning  = fs.String("reasoning-field", "reasoning_content", "reasoning field of OpenAI-compatible answers: reasoning_content (DeepSeek) or reasoning (OpenRouter)")
+		awsKeyID   = fs.String("aws-access-key-id", emulator.DefaultAWSAccessKeyID, "the access key id whose SigV4 signatures Bedrock requests must carry")
+		awsSecret  = fs.String("aws-secret-access-key", emulator.DefaultAWSSecretAccessKey, "the secret access key Bedrock signatures are checked with")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -63,12 +70,22 @@ func run(ctx context.Context, args []string, logw io.Writer, onListen func(net.A
 	if fs.NArg() > 0 {
 		return fmt.Errorf("parse flags: unexpected arguments %q", fs.Args())
 	}
+	if *cached < 0 {
+		return fmt.Errorf("parse flags: -cached must not be negative")
+	}
+	if *reasoning != "reasoning_content" && *reasoning != "reasoning" {
+		return fmt.Errorf("parse flags: -reasoning-field must be reasoning_content or reasoning, not %q", *reasoning)
+	}
 	opts := emulator.Options{
-		APIKey:     *apiKey,
-		Chunks:     *chunks,
-		Latency:    *latency,
-		Pace:       *pace,
-		Dimensions: *dimensions,
+		APIKey:             *apiKey,
+		Chunks:             *chunks,
+		Latency:            *latency,
+		Pace:               *pace,
+		Dimensions:         *dimensions,
+		Cached:             *cached,
+		ReasoningField:     *reasoning,
+		AWSAccessKeyID:     *awsKeyID,
+		AWSSecretAccessKey: *awsSecret,
 		// Record stays off: nothing reads a standalone emulator's records.
 	}
 	if *models != "" {
@@ -90,7 +107,7 @@ func run(ctx context.Context, args []string, logw io.Writer, onListen func(net.A
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          logger,
 	}
-	logger.Printf("emulator: serving the OpenAI API at http://%s/v1 (chunks=%d latency=%s pace=%s)", ln.Addr(), *chunks, *latency, *pace)
+	logger.Printf("emulator: serving the OpenAI API at http://%s/v1 and Anthropic, Gemini, Ollama, Bedrock and Ideogram at http://%s (chunks=%d latency=%s pace=%s)", ln.Addr(), ln.Addr(), *chunks, *latency, *pace)
 	if onListen != nil {
 		onListen(ln.Addr())
 	}

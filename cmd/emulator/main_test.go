@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +12,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
 // syncBuffer is a log sink safe for the server goroutine and the test.
@@ -88,9 +93,69 @@ func TestRunServesAndShutsDown(t *testing.T) {
 }
 
 func TestRunRejectsBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"-latency", "soon"}, {"extra"}, {"-listen", "256.0.0.1:99999"}} {
+	for _, args := range [][]string{{"-latency", "soon"}, {"extra"}, {"-listen", "256.0.0.1:99999"}, {"-cached", "-1"}, {"-reasoning-field", "thoughts"}} {
 		if err := run(context.Background(), args, io.Discard, nil); err == nil {
 			t.Errorf("run(%q) succeeded", args)
 		}
+	}
+}
+
+// TestRunProviderFlags checks the flags of the non-OpenAI providers reach
+// the emulator: cached tokens, the reasoning field and the Bedrock
+// credentials.
+func TestRunProviderFlags(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addrc := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-cached", "7", "-reasoning-field", "reasoning",
+			"-aws-access-key-id", "AKIDFLAG", "-aws-secret-access-key", "flag-secret"}, io.Discard, func(a net.Addr) { addrc <- a })
+	}()
+	var base string
+	select {
+	case a := <-addrc:
+		base = "http://" + a.String()
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	}
+	post := func(path, body string, sign bool, headers ...string) string {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		if sign {
+			sum := sha256.Sum256([]byte(body))
+			creds := aws.Credentials{AccessKeyID: "AKIDFLAG", SecretAccessKey: "flag-secret"}
+			if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "bedrock", "us-west-2", time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d: %s", path, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	if got := post("/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":9,"messages":[{"role":"user","content":"hi"}]}`, false,
+		"X-Api-Key", "k", "Anthropic-Version", "2023-06-01"); !strings.Contains(got, `"cache_read_input_tokens":7`) {
+		t.Errorf("anthropic: %s", got)
+	}
+	if got := post("/v1/chat/completions", `{"model":"deepseek-reasoner","messages":[{"role":"user","content":"hi"}]}`, false,
+		"Authorization", "Bearer k"); !strings.Contains(got, `"reasoning": "`) {
+		t.Errorf("reasoning field: %s", got)
+	}
+	if got := post("/model/amazon.nova-lite-v1%3A0/converse", `{"messages":[{"role":"user","content":[{"text":"hi"}]}]}`, true); !strings.Contains(got, `"cacheReadInputTokens":7`) {
+		t.Errorf("bedrock: %s", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
 	}
 }

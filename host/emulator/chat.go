@@ -22,6 +22,7 @@ type chatRequest struct {
 	ToolChoice          json.RawMessage `json:"tool_choice"`
 	MaxCompletionTokens *int            `json:"max_completion_tokens"`
 	MaxTokens           *int            `json:"max_tokens"`
+	ReasoningEffort     *string         `json:"reasoning_effort"`
 }
 
 type streamOptions struct {
@@ -108,28 +109,52 @@ func jsonKind(goKind string) string {
 // completion is the answer the emulator computed for one chat request;
 // the non-stream and stream writers render the same completion.
 type completion struct {
-	id           [29]byte // after "chatcmpl-"
-	model        []byte   // JSON string literal
+	id   [29]byte // after "chatcmpl-"
+	gpt5 bool     // gpt-5 family: no logprobs, system_fingerprint null
+	tool bool     // the answer is a tool call
+	// flavour holds the quirks of OpenAI-compatible providers (the
+	// flavour* bits). The three flags fill the padding after id, so the
+	// struct stays in its allocation size class.
+	flavour uint8
+
+	model        []byte // JSON string literal
 	created      int64
-	gpt5         bool // gpt-5 family: no logprobs, system_fingerprint null
-	promptTokens int
+	promptTokens int    // cached tokens included
+	cached       int    // cached prompt tokens
 	finish       string // stop, length or tool_calls
+
+	// reasoning is the number of reasoning words sent before the answer,
+	// in the field c.reasoningField().
+	reasoning int
 
 	// Text answer.
 	words int // the answer is the first words of the cycled answer text
 
 	// Tool call answer (tool is true).
-	tool      bool
 	callID    [24]byte // after "call_"
 	toolName  string
 	fragments []string // the arguments, split as a stream sends them
 }
 
+// The flavour bits of a completion.
+const (
+	flavourDeepSeek   = 1 << iota // usage has prompt_cache_hit/miss_tokens
+	flavourOpenRouter             // reasoning text goes in "reasoning"
+)
+
+// reasoningField is the name of the field of the reasoning text.
+func (c *completion) reasoningField() string {
+	if c.flavour&flavourOpenRouter != 0 {
+		return reasoningFieldOpenRouter
+	}
+	return reasoningFieldDeepSeek
+}
+
 func (c *completion) completionTokens() int {
 	if c.tool {
-		return len(c.fragments)
+		return len(c.fragments) + c.reasoning
 	}
-	return c.words
+	return c.words + c.reasoning
 }
 
 // systemFingerprint is the fingerprint of non-gpt-5 answers.
@@ -214,7 +239,17 @@ func (e *Emulator) plan(x *exchange, req *chatRequest) (*completion, *apiError) 
 	for _, m := range req.Messages {
 		size += int(m.Content)
 	}
-	c.promptTokens = max(1, size/4)
+	c.cached = x.sw.cached
+	c.promptTokens = max(1, size/4) + c.cached
+	if strings.HasPrefix(req.Model, "deepseek-") {
+		c.flavour |= flavourDeepSeek
+	}
+	if emitsReasoning(req) {
+		c.reasoning = x.sw.chunks
+		if x.sw.openRouter {
+			c.flavour |= flavourOpenRouter
+		}
+	}
 
 	if tool := pickTool(req); tool != nil {
 		c.tool = true
@@ -232,6 +267,18 @@ func (e *Emulator) plan(x *exchange, req *chatRequest) (*completion, *apiError) 
 	return c, nil
 }
 
+// emitsReasoning reports whether the answer starts with reasoning text, as
+// DeepSeek's reasoner and OpenRouter's reasoning models send it: for a
+// model whose id contains "reasoner", or a request setting
+// reasoning_effort (other than "none") to a model outside OpenAI's own
+// reasoning families, which keep their reasoning hidden.
+func emitsReasoning(req *chatRequest) bool {
+	if strings.Contains(req.Model, "reasoner") {
+		return true
+	}
+	return req.ReasoningEffort != nil && *req.ReasoningEffort != "none" && !reasoningModel(req.Model)
+}
+
 // reasoningModel reports whether model belongs to a family that rejects
 // the deprecated max_tokens (gpt-5 and the o-series).
 func reasoningModel(model string) bool {
@@ -243,19 +290,19 @@ func reasoningModel(model string) bool {
 	return false
 }
 
-// pickTool returns the tool to call, or nil for a text answer. A request
-// gets a tool call when it offers tools, tool_choice is not "none" and the
-// last message is the user's: after a tool result the model answers in
-// text. A named tool_choice picks that tool; otherwise the first is called.
+// pickTool returns the tool to call, or nil for a text answer, by the
+// policy of chooseTool; tool_choice "none" and a named tool_choice are
+// honoured.
 func pickTool(req *chatRequest) *chatTool {
-	if len(req.Tools) == 0 || req.Messages[len(req.Messages)-1].Role != "user" {
+	if len(req.Tools) == 0 {
 		return nil
 	}
+	none, forced := false, ""
 	choice := bytes.TrimSpace(req.ToolChoice)
 	if len(choice) > 0 && choice[0] == '"' {
 		var s string
 		if json.Unmarshal(choice, &s) == nil && s == "none" {
-			return nil
+			none = true
 		}
 	}
 	if len(choice) > 0 && choice[0] == '{' {
@@ -264,15 +311,36 @@ func pickTool(req *chatRequest) *chatTool {
 				Name string `json:"name"`
 			} `json:"function"`
 		}
-		if json.Unmarshal(choice, &named) == nil && named.Function.Name != "" {
-			for i := range req.Tools {
-				if req.Tools[i].Function.Name == named.Function.Name {
-					return &req.Tools[i]
-				}
+		if json.Unmarshal(choice, &named) == nil {
+			forced = named.Function.Name
+		}
+	}
+	i := chooseTool(len(req.Tools), func(i int) string { return req.Tools[i].Function.Name },
+		req.Messages[len(req.Messages)-1].Role == "user", none, forced)
+	if i < 0 {
+		return nil
+	}
+	return &req.Tools[i]
+}
+
+// chooseTool is the tool-call policy every provider shares. It returns
+// the index of the tool to call among n tools named by name, or -1 for a
+// text answer. A request gets a tool call when it offers tools, its tool
+// choice is not "none" and its last turn is the user's own words: after a
+// tool result the model answers in text. A forced tool name picks that
+// tool; otherwise the first is called.
+func chooseTool(n int, name func(int) string, userLast, none bool, forced string) int {
+	if n == 0 || !userLast || none {
+		return -1
+	}
+	if forced != "" {
+		for i := range n {
+			if name(i) == forced {
+				return i
 			}
 		}
 	}
-	return &req.Tools[0]
+	return 0
 }
 
 // argumentsFor makes deterministic call arguments from a JSON-schema
@@ -307,7 +375,7 @@ func argumentsFor(params json.RawMessage) string {
 		if len(p.Enum) > 0 && json.Compact(&b, p.Enum[0]) == nil {
 			continue
 		}
-		switch schemaType(p.Type) {
+		switch strings.ToLower(schemaType(p.Type)) { // Gemini writes STRING
 		case "string":
 			b.WriteString(`"example"`)
 		case "integer", "number":
@@ -381,6 +449,19 @@ func (e *Emulator) appendWords(b []byte, n int) []byte {
 	return b
 }
 
+// appendThinking appends the escaped text of the first n words of the
+// cycled reasoning text.
+func (e *Emulator) appendThinking(b []byte, n int) []byte {
+	for i := range n {
+		w := e.thinkWords[i%len(e.thinkWords)]
+		if i == 0 {
+			w = w[1:]
+		}
+		b = append(b, w...)
+	}
+	return b
+}
+
 // appendCompletion renders a non-stream chat.completion body: 2-space
 // pretty JSON in OpenAI's key order (id, object, created, model, choices,
 // usage, service_tier, system_fingerprint), as in the fixtures.
@@ -393,7 +474,21 @@ func (e *Emulator) appendCompletion(b []byte, c *completion) []byte {
 	b = append(b, c.model...)
 	b = append(b, ",\n  \"choices\": [\n    {\n      \"index\": 0,\n      \"message\": {\n        \"role\": \"assistant\",\n        \"content\": "...)
 	if c.tool {
-		b = append(b, "null,\n        \"tool_calls\": [\n          {\n            \"id\": \"call_"...)
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '"')
+		b = e.appendWords(b, c.words)
+		b = append(b, '"')
+	}
+	if c.reasoning > 0 {
+		b = append(b, ",\n        \""...)
+		b = append(b, c.reasoningField()...)
+		b = append(b, "\": \""...)
+		b = e.appendThinking(b, c.reasoning)
+		b = append(b, '"')
+	}
+	if c.tool {
+		b = append(b, ",\n        \"tool_calls\": [\n          {\n            \"id\": \"call_"...)
 		b = append(b, c.callID[:]...)
 		b = append(b, "\",\n            \"type\": \"function\",\n            \"function\": {\n              \"name\": "...)
 		b = appendJSONString(b, c.toolName)
@@ -402,10 +497,6 @@ func (e *Emulator) appendCompletion(b []byte, c *completion) []byte {
 			b = appendJSONEscaped(b, f)
 		}
 		b = append(b, "\"\n            }\n          }\n        ]"...)
-	} else {
-		b = append(b, '"')
-		b = e.appendWords(b, c.words)
-		b = append(b, '"')
 	}
 	b = append(b, ",\n        \"refusal\": null,\n        \"annotations\": []\n      },\n"...)
 	if !c.gpt5 {
@@ -420,10 +511,29 @@ func (e *Emulator) appendCompletion(b []byte, c *completion) []byte {
 	b = strconv.AppendInt(b, int64(ct), 10)
 	b = append(b, ",\n    \"total_tokens\": "...)
 	b = strconv.AppendInt(b, int64(c.promptTokens+ct), 10)
-	b = append(b, ",\n    \"prompt_tokens_details\": {\n      \"cached_tokens\": 0,\n      \"audio_tokens\": 0\n    },\n"+
-		"    \"completion_tokens_details\": {\n      \"reasoning_tokens\": 0,\n      \"audio_tokens\": 0,\n"+
-		"      \"accepted_prediction_tokens\": 0,\n      \"rejected_prediction_tokens\": 0\n    }\n  },\n"+
-		"  \"service_tier\": \"default\",\n  \"system_fingerprint\": "...)
+	if c.cached == 0 && c.reasoning == 0 && c.flavour == 0 {
+		// The plain answer: the usage tail is one constant.
+		b = append(b, ",\n    \"prompt_tokens_details\": {\n      \"cached_tokens\": 0,\n      \"audio_tokens\": 0\n    },\n"+
+			"    \"completion_tokens_details\": {\n      \"reasoning_tokens\": 0,\n      \"audio_tokens\": 0,\n"+
+			"      \"accepted_prediction_tokens\": 0,\n      \"rejected_prediction_tokens\": 0\n    }\n  },\n"+
+			"  \"service_tier\": \"default\",\n  \"system_fingerprint\": "...)
+		b = append(b, c.fingerprint()...)
+		return append(b, "\n}\n"...)
+	}
+	b = append(b, ",\n    \"prompt_tokens_details\": {\n      \"cached_tokens\": "...)
+	b = strconv.AppendInt(b, int64(c.cached), 10)
+	b = append(b, ",\n      \"audio_tokens\": 0\n    },\n"+
+		"    \"completion_tokens_details\": {\n      \"reasoning_tokens\": "...)
+	b = strconv.AppendInt(b, int64(c.reasoning), 10)
+	b = append(b, ",\n      \"audio_tokens\": 0,\n"+
+		"      \"accepted_prediction_tokens\": 0,\n      \"rejected_prediction_tokens\": 0\n    }"...)
+	if c.flavour&flavourDeepSeek != 0 {
+		b = append(b, ",\n    \"prompt_cache_hit_tokens\": "...)
+		b = strconv.AppendInt(b, int64(c.cached), 10)
+		b = append(b, ",\n    \"prompt_cache_miss_tokens\": "...)
+		b = strconv.AppendInt(b, int64(c.promptTokens-c.cached), 10)
+	}
+	b = append(b, "\n  },\n  \"service_tier\": \"default\",\n  \"system_fingerprint\": "...)
 	b = append(b, c.fingerprint()...)
 	return append(b, "\n}\n"...)
 }

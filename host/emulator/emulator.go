@@ -27,6 +27,7 @@ const (
 	maxChunks          = 1 << 20
 	maxDimensions      = 1 << 16
 	maxBodyBytes       = 32 << 20
+	maxCached          = 1 << 30
 	// modelCreated is the "created" of listed models when Options.Created
 	// is zero.
 	modelCreated = 1721172741
@@ -37,14 +38,17 @@ const (
 // instance-wide defaults of the X-Emulator-* request headers, which override
 // them per request.
 type Options struct {
-	// Models lists the model ids GET /v1/models returns; when set, they are
-	// also the only ids chat and embeddings requests may name (others get
-	// the 404 model_not_found body). Nil: DefaultModels is listed and any
-	// model whose id does not start with "unknown" is accepted.
+	// Models lists the model ids GET /v1/models (and Ollama's GET
+	// /api/tags) returns; when set, they are also the only ids requests to
+	// any provider may name (others get the provider's model-not-found
+	// error). Nil: DefaultModels is listed (Ollama lists its own few) and
+	// any model whose id does not start with "unknown" is accepted.
 	Models []string
 
-	// APIKey is the only bearer token accepted. Empty: any non-empty bearer
-	// token is accepted.
+	// APIKey is the only API key accepted: the OpenAI bearer token,
+	// Anthropic's x-api-key, Gemini's x-goog-api-key or ?key=, Ideogram's
+	// Api-Key and a Bedrock API key (bearer). Empty: any non-empty key is
+	// accepted. Ollama needs no key; Bedrock otherwise checks SigV4.
 	APIKey string
 
 	// Answer is the text whose words, cycled, make up chat answers.
@@ -64,24 +68,28 @@ type Options struct {
 	// Header: X-Emulator-Pace.
 	Pace time.Duration
 
-	// Status forces every response to this error status (400, 401, 404,
-	// 429, 500, 503 have OpenAI bodies; other 4xx/5xx get a generic one).
-	// Zero: normal responses. Header: X-Emulator-Status.
+	// Status forces every response to this error status, with the body
+	// the provider sends for it (the fixtures' where there is one; others
+	// get a generic one in the provider's shape). Zero: normal responses.
+	// Header: X-Emulator-Status.
 	Status int
 
 	// RetryAfter is sent as Retry-After, in whole seconds rounded up, with a
 	// forced Status. Zero: no Retry-After. Header: X-Emulator-Retry-After.
 	RetryAfter time.Duration
 
-	// InsufficientQuota makes a forced 429 the insufficient_quota body
-	// instead of rate_limit_exceeded. Zero: rate_limit_exceeded.
+	// InsufficientQuota makes a forced 429 a quota error (OpenAI's
+	// insufficient_quota, Anthropic's usage limit, Gemini's daily quota,
+	// Bedrock's ServiceQuotaExceededException) instead of a rate limit,
+	// and a failed Bedrock stream a throttlingException.
 	// Header: X-Emulator-Quota.
 	InsufficientQuota bool
 
-	// FailAfter cuts every stream after this many SSE events, without
-	// [DONE]; a non-stream body is cut after half its bytes. Zero: responses
-	// complete. Header: X-Emulator-Fail-After (where 0 cuts right after the
-	// headers).
+	// FailAfter fails every stream after this many events: an OpenAI
+	// stream is cut without [DONE], the others end with their in-stream
+	// error; a non-stream body is cut after half its bytes. Zero:
+	// responses complete. Header: X-Emulator-Fail-After (where 0 fails
+	// right after the headers).
 	FailAfter int
 
 	// Hang makes every request wait, without a response, until its client
@@ -105,16 +113,48 @@ type Options struct {
 	// RecordLimit is how many of the most recent requests Requests returns
 	// when Record is set. Zero: 1000.
 	RecordLimit int
+
+	// Cached is the number of cached prompt tokens every answer reports, in
+	// its provider's usage shape; they come on top of the tokens the
+	// emulator counts for the prompt. Zero: nothing is cached.
+	// Header: X-Emulator-Cached.
+	Cached int
+
+	// ReasoningField names the field that carries reasoning text on the
+	// OpenAI-compatible chat endpoint: "reasoning_content" (DeepSeek) or
+	// "reasoning" (OpenRouter). Empty: "reasoning_content".
+	// Header: X-Emulator-Reasoning-Field.
+	ReasoningField string
+
+	// AWSAccessKeyID and AWSSecretAccessKey are the only credentials whose
+	// SigV4 signatures the Bedrock endpoints accept. Empty: AKIDEMULATOR
+	// and emulator-secret (DefaultAWSAccessKeyID, DefaultAWSSecretAccessKey).
+	AWSAccessKeyID     string
+	AWSSecretAccessKey string
 }
 
-// Emulator is an http.Handler emulating the OpenAI API. Create it with New;
-// it is safe for concurrent use.
+// The Bedrock credentials when Options leaves them empty.
+const (
+	DefaultAWSAccessKeyID     = "AKIDEMULATOR"
+	DefaultAWSSecretAccessKey = "emulator-secret"
+)
+
+// Emulator is an http.Handler emulating the providers' APIs. Create it
+// with New; it is safe for concurrent use.
 type Emulator struct {
 	opts Options
 
 	// words holds the pre-escaped answer words: words[i] is the i-th word
-	// with a leading space, so words[i][1:] starts an answer.
+	// with a leading space, so words[i][1:] starts an answer. plain holds
+	// the same words unescaped, for the providers whose bodies are built
+	// with encoding/json.
 	words [][]byte
+	plain []string
+
+	// thinkWords and thinkPlain are the words of the reasoning text, in
+	// the same two forms.
+	thinkWords [][]byte
+	thinkPlain []string
 
 	// accept is the set of accepted models; nil accepts any model not
 	// starting with "unknown".
@@ -145,13 +185,21 @@ func New(opts Options) *Emulator {
 	if opts.RecordLimit <= 0 {
 		opts.RecordLimit = defaultRecordLimit
 	}
+	if opts.Cached < 0 {
+		opts.Cached = 0
+	}
+	if opts.ReasoningField != reasoningFieldOpenRouter {
+		opts.ReasoningField = reasoningFieldDeepSeek
+	}
+	if opts.AWSAccessKeyID == "" {
+		opts.AWSAccessKeyID = DefaultAWSAccessKeyID
+	}
+	if opts.AWSSecretAccessKey == "" {
+		opts.AWSSecretAccessKey = DefaultAWSSecretAccessKey
+	}
 	e := &Emulator{opts: opts, closed: make(chan struct{})}
-	for _, w := range strings.Fields(opts.Answer) {
-		e.words = append(e.words, appendJSONEscaped([]byte{' '}, w))
-	}
-	if len(e.words) == 0 {
-		e.words = [][]byte{[]byte(" ")}
-	}
+	e.words, e.plain = splitWords(opts.Answer)
+	e.thinkWords, e.thinkPlain = splitWords(reasoningText)
 	e.models = DefaultModels
 	if opts.Models != nil {
 		e.models = opts.Models
@@ -209,9 +257,11 @@ type switches struct {
 	chunks     int
 	status     int
 	retryAfter string // Retry-After value; empty: none
+	failAfter  int    // events before the cut; negative: no cut
+	cached     int    // cached prompt tokens to report
 	quota      bool
-	failAfter  int // events before the cut; negative: no cut
 	hang       bool
+	openRouter bool // reasoning text in "reasoning", not "reasoning_content"
 }
 
 // Header names of the switches.
@@ -224,19 +274,40 @@ const (
 	HeaderQuota      = "X-Emulator-Quota"
 	HeaderFailAfter  = "X-Emulator-Fail-After"
 	HeaderHang       = "X-Emulator-Hang"
+	HeaderCached     = "X-Emulator-Cached"
+	// HeaderReasoningField is "reasoning_content" or "reasoning".
+	HeaderReasoningField = "X-Emulator-Reasoning-Field"
 )
 
+// Reasoning field names of the OpenAI-compatible flavours.
+const (
+	reasoningFieldDeepSeek   = "reasoning_content"
+	reasoningFieldOpenRouter = "reasoning"
+)
+
+// badSwitchError is a malformed switch header: its name and what it
+// should hold.
+type badSwitchError struct {
+	header, want string
+}
+
+func (b *badSwitchError) message() string {
+	return "Invalid value for emulator header '" + b.header + "': expected " + b.want + "."
+}
+
 // switchesFor merges the request's X-Emulator-* headers over the instance
-// defaults. A malformed header is a 400 naming it.
-func (e *Emulator) switchesFor(h http.Header) (switches, *apiError) {
+// defaults. A malformed header is reported for a 400 naming it.
+func (e *Emulator) switchesFor(h http.Header) (switches, *badSwitchError) {
 	s := switches{
-		latency:   e.opts.Latency,
-		pace:      e.opts.Pace,
-		chunks:    e.opts.Chunks,
-		status:    e.opts.Status,
-		quota:     e.opts.InsufficientQuota,
-		failAfter: -1,
-		hang:      e.opts.Hang,
+		latency:    e.opts.Latency,
+		pace:       e.opts.Pace,
+		chunks:     e.opts.Chunks,
+		status:     e.opts.Status,
+		quota:      e.opts.InsufficientQuota,
+		failAfter:  -1,
+		hang:       e.opts.Hang,
+		cached:     e.opts.Cached,
+		openRouter: e.opts.ReasoningField == reasoningFieldOpenRouter,
 	}
 	if e.opts.FailAfter > 0 {
 		s.failAfter = e.opts.FailAfter
@@ -292,6 +363,17 @@ func (e *Emulator) switchesFor(h http.Header) (switches, *apiError) {
 			return s, badSwitch(HeaderHang, "a boolean such as 1 or 0")
 		}
 	}
+	if v := h[HeaderCached]; len(v) > 0 {
+		if s.cached, err = strconv.Atoi(v[0]); err != nil || s.cached < 0 || s.cached > maxCached {
+			return s, badSwitch(HeaderCached, "a number of tokens from 0 to "+strconv.Itoa(maxCached))
+		}
+	}
+	if v := h[HeaderReasoningField]; len(v) > 0 {
+		if v[0] != reasoningFieldDeepSeek && v[0] != reasoningFieldOpenRouter {
+			return s, badSwitch(HeaderReasoningField, "reasoning_content or reasoning")
+		}
+		s.openRouter = v[0] == reasoningFieldOpenRouter
+	}
 	return s, nil
 }
 
@@ -311,8 +393,8 @@ func parseDuration(v string) (time.Duration, error) {
 	return d, err
 }
 
-func badSwitch(header, want string) *apiError {
-	return errInvalidRequest("Invalid value for emulator header '"+header+"': expected "+want+".", header, "invalid_value")
+func badSwitch(header, want string) *badSwitchError {
+	return &badSwitchError{header: header, want: want}
 }
 
 // errAborted tells ServeHTTP the wait ended without a response to send.
@@ -345,8 +427,23 @@ const (
 	routeChat
 	routeEmbeddings
 	routeModels
-	routeModel // GET /v1/models/{id}
+	routeModel  // GET /v1/models/{id}
+	routeImages // POST /v1/images/generations
+
+	// The routes from here on have a dialect: their own authentication
+	// and error shapes.
+	routeAnthropic // POST /v1/messages
+	routeGemini    // /v1beta/...
+	routeOllama    // /api/...
+	routeBedrock   // /model/...
+	routeIdeogram  // POST /v1/ideogram-v3/generate
+	routeImageFile // GET of a generated image's URL
+	routeDialects  = routeAnthropic
 )
+
+// imageFilePrefix is the path under which the emulator serves the images
+// whose URLs it hands out.
+const imageFilePrefix = "/emulator/images/"
 
 func routeOf(method, path string) route {
 	switch {
@@ -358,8 +455,65 @@ func routeOf(method, path string) route {
 		return routeModels
 	case strings.HasPrefix(path, "/v1/models/") && len(path) > len("/v1/models/") && method == http.MethodGet:
 		return routeModel
+	case path == "/v1/images/generations" && method == http.MethodPost:
+		return routeImages
+	case strings.HasPrefix(path, "/api/v1/") || strings.HasPrefix(path, "/api/v3/"):
+		// The OpenAI-compatible endpoints under OpenRouter's (/api/v1)
+		// and Volcengine Ark's (/api/v3) base paths.
+		if rt := routeOf(method, "/v1/"+path[len("/api/v1/"):]); rt < routeDialects && rt != routeNone {
+			return rt
+		}
+		return routeOllama
+	case path == "/chat/completions" && method == http.MethodPost:
+		return routeChat // DeepSeek's base URL has no /v1
+	case path == "/v1/messages" && method == http.MethodPost:
+		return routeAnthropic
+	case strings.HasPrefix(path, "/v1beta/"):
+		return routeGemini
+	case strings.HasPrefix(path, "/api/"):
+		return routeOllama
+	case strings.HasPrefix(path, "/model/"):
+		return routeBedrock
+	case path == "/v1/ideogram-v3/generate" && method == http.MethodPost:
+		return routeIdeogram
+	case strings.HasPrefix(path, imageFilePrefix) && method == http.MethodGet:
+		return routeImageFile
 	}
 	return routeNone
+}
+
+// dialect is a provider API other than OpenAI's: how it authenticates,
+// how it renders errors and how it serves its endpoints.
+type dialect struct {
+	// auth returns the error for a request whose credentials are refused.
+	auth func(e *Emulator, x *exchange, body []byte) *apiError
+	// forced renders the forced status x.sw.status.
+	forced func(e *Emulator, x *exchange, body []byte) *apiError
+	// invalid renders a 400 about the request.
+	invalid func(x *exchange, message string) *apiError
+	// serve answers an authorized request.
+	serve func(e *Emulator, x *exchange, body []byte)
+	// noForced ignores a forced status (image downloads).
+	noForced bool
+}
+
+// dialectOf returns the dialect of the routes from routeDialects on.
+func dialectOf(rt route) *dialect {
+	switch rt {
+	case routeAnthropic:
+		return &anthropicDialect
+	case routeGemini:
+		return &geminiDialect
+	case routeOllama:
+		return &ollamaDialect
+	case routeBedrock:
+		return &bedrockDialect
+	case routeIdeogram:
+		return &ideogramDialect
+	case routeImageFile:
+		return &imageFileDialect
+	}
+	return nil
 }
 
 // bufPool holds request-body and response-body buffers.
@@ -367,23 +521,21 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b 
 
 // exchange is the state of one request shared by the endpoint handlers.
 type exchange struct {
-	w         http.ResponseWriter
-	r         *http.Request
-	start     time.Time
-	requestID string
-	sw        switches
-	timer     *time.Timer
+	w     http.ResponseWriter
+	r     *http.Request
+	start time.Time
+	seq   uint64 // the request's number, which seeds its IDs
+	sw    switches
+	timer *time.Timer
 }
 
 // ServeHTTP serves one API request. In order: read and record the request,
-// apply the latency and hang switches, check the bearer token, apply a
-// forced status, then serve the endpoint.
+// apply the latency and hang switches, check the credentials (the bearer
+// token, or the provider's own), apply a forced status, then serve the
+// endpoint. Errors take the shape of the provider the path belongs to.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	x := exchange{w: w, r: r, start: time.Now()}
-	var reqID [36]byte
-	copy(reqID[:], "req_")
-	fillHex(reqID[4:], e.seq.Add(1))
-	x.requestID = string(reqID[:])
+	x := exchange{w: w, r: r, start: time.Now(), seq: e.seq.Add(1)}
+	rt := routeOf(r.Method, r.URL.Path)
 
 	// Read the whole body first: the client has sent it before any switch
 	// delays the answer, and the recorder keeps it.
@@ -414,17 +566,26 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if e.recorder != nil {
 		e.recorder.add(RecordedRequest{
-			Method: r.Method,
-			Path:   r.URL.Path,
-			Query:  r.URL.RawQuery,
-			Header: r.Header.Clone(),
-			Body:   body,
+			Method:  r.Method,
+			Path:    r.URL.Path,
+			RawPath: r.URL.EscapedPath(),
+			Query:   r.URL.RawQuery,
+			Header:  r.Header.Clone(),
+			Body:    body,
 		})
 	}
 
-	sw, apiErr := e.switchesFor(r.Header)
-	if apiErr != nil {
-		x.writeError(apiErr, "")
+	var d *dialect
+	if rt >= routeDialects {
+		d = dialectOf(rt)
+	}
+	sw, badSw := e.switchesFor(r.Header)
+	if badSw != nil {
+		if d != nil {
+			x.writeError(d.invalid(&x, badSw.message()), "")
+			return
+		}
+		x.writeError(errInvalidRequest(badSw.message(), badSw.header, "invalid_value"), "")
 		return
 	}
 	x.sw = sw
@@ -450,6 +611,18 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if d != nil {
+		if apiErr := d.auth(e, &x, body); apiErr != nil {
+			x.writeError(apiErr, "")
+			return
+		}
+		if sw.status != 0 && !d.noForced {
+			x.writeError(d.forced(e, &x, body), sw.retryAfter)
+			return
+		}
+		d.serve(e, &x, body)
+		return
+	}
 	if !e.authorized(r.Header) {
 		x.writeError(errInvalidAPIKey, "")
 		return
@@ -459,7 +632,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	switch routeOf(r.Method, r.URL.Path) {
+	switch rt {
 	case routeChat:
 		e.serveChat(&x, body)
 	case routeEmbeddings:
@@ -469,7 +642,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		e.writeBody(&x, e.modelsBody)
 	case routeModel:
-		e.serveModel(&x, strings.TrimPrefix(r.URL.Path, "/v1/models/"))
+		p := r.URL.Path
+		e.serveModel(&x, p[strings.Index(p, "/models/")+len("/models/"):])
+	case routeImages:
+		e.serveImages(&x, body)
 	default:
 		x.writeError(errInvalidURL(r.Method, r.URL.Path), "")
 	}
@@ -535,6 +711,15 @@ func modelOf(body []byte) string {
 	return m.Model
 }
 
+// requestID is the X-Request-Id of an OpenAI response, req_ and 32 hex
+// digits.
+func (x *exchange) requestID() string {
+	var id [36]byte
+	copy(id[:], "req_")
+	fillHex(id[4:], x.seq)
+	return string(id[:])
+}
+
 // setSuccessHeaders sets the headers of a 200: content type, length when
 // known (n >= 0), and the OpenAI metadata headers seen on live traffic.
 func (x *exchange) setSuccessHeaders(ct []string, n int) {
@@ -543,7 +728,7 @@ func (x *exchange) setSuccessHeaders(ct []string, n int) {
 	if n >= 0 {
 		h["Content-Length"] = []string{strconv.Itoa(n)}
 	}
-	h["X-Request-Id"] = []string{x.requestID}
+	h["X-Request-Id"] = []string{x.requestID()}
 	h["Openai-Processing-Ms"] = []string{strconv.FormatInt(time.Since(x.start).Milliseconds(), 10)}
 	setRateLimitHeaders(h, false)
 }

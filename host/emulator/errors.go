@@ -19,6 +19,9 @@ type apiError struct {
 	rateLimited bool
 	// vary adds "Vary: Origin", as on the recorded 404.
 	vary bool
+	// header, when set, replaces X-Request-Id with a dialect's own
+	// headers (request-id, x-amzn-RequestId, ...).
+	header http.Header
 }
 
 // Content types as the fixtures give them: OpenAI's edge (401, 404, 429)
@@ -208,7 +211,12 @@ func (x *exchange) writeError(e *apiError, retryAfter string) {
 	h := x.w.Header()
 	h["Content-Type"] = e.contentType
 	h["Content-Length"] = []string{strconv.Itoa(len(e.body))}
-	h["X-Request-Id"] = []string{x.requestID}
+	if e.header == nil {
+		h["X-Request-Id"] = []string{x.requestID()}
+	}
+	for k, v := range e.header {
+		h[k] = v
+	}
 	if e.rateLimited {
 		h["Openai-Processing-Ms"] = []string{strconv.FormatInt(time.Since(x.start).Milliseconds(), 10)}
 		setRateLimitHeaders(h, true)

@@ -14,27 +14,43 @@ import (
 
 // sharedFixtures is where the fixtures live in the workspace, next to the
 // repository. CI checks out only the repository, so the tests read the
-// copies in testdata/; TestTestdataMatchesSharedFixtures keeps the copies
-// honest when the original is there.
-const sharedFixtures = "../../../shared/fixtures/openai"
+// copies in testdata/ (OpenAI's at the top, the other providers' in a
+// folder each); TestTestdataMatchesSharedFixtures keeps the copies honest
+// when the originals are there.
+const sharedFixtures = "../../../shared/fixtures"
 
 func TestTestdataMatchesSharedFixtures(t *testing.T) {
 	if _, err := os.Stat(sharedFixtures); err != nil {
 		t.Skipf("shared fixtures not checked out: %v", err)
 	}
-	names, err := filepath.Glob(filepath.Join("testdata", "*"))
-	if err != nil {
-		t.Fatal(err)
+	var names []string
+	for _, pattern := range []string{"*", "anthropic/*", "gemini/*", "ollama/*"} {
+		matches, err := filepath.Glob(filepath.Join("testdata", pattern))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range matches {
+			if fi, err := os.Stat(m); err == nil && !fi.IsDir() {
+				names = append(names, m)
+			}
+		}
+	}
+	if len(names) < 60 {
+		t.Errorf("only %d testdata files", len(names))
 	}
 	for _, name := range names {
-		base := filepath.Base(name)
-		t.Run(base, func(t *testing.T) {
-			want, err := os.ReadFile(filepath.Join(sharedFixtures, base))
-			if err != nil {
-				t.Fatalf("no shared fixture for testdata/%s: %v", base, err)
+		rel, _ := filepath.Rel("testdata", name)
+		t.Run(rel, func(t *testing.T) {
+			shared := filepath.Join(sharedFixtures, "openai", rel)
+			if filepath.Dir(rel) != "." {
+				shared = filepath.Join(sharedFixtures, rel)
 			}
-			if got := testdata(t, base); !bytes.Equal(got, want) {
-				t.Errorf("testdata/%s differs from %s; copy it again", base, sharedFixtures)
+			want, err := os.ReadFile(shared)
+			if err != nil {
+				t.Fatalf("no shared fixture for testdata/%s: %v", rel, err)
+			}
+			if got := testdata(t, rel); !bytes.Equal(got, want) {
+				t.Errorf("testdata/%s differs from %s; copy it again", rel, shared)
 			}
 		})
 	}
@@ -69,7 +85,7 @@ func TestManifestExamples(t *testing.T) {
 	// model is absent, so it is unknown.
 	_, srv := newServer(t, emulator.Options{
 		APIKey: "sk-proj-REDACTED",
-		Models: []string{"gpt-4o-mini", "gpt-4o-2024-08-06", "gpt-5-mini", "text-embedding-3-small"},
+		Models: []string{"gpt-4o-mini", "gpt-4o-2024-08-06", "gpt-5-mini", "text-embedding-3-small", "gpt-image-1", "dall-e-3"},
 	})
 	// How each error example is provoked: switch headers or a body edit.
 	provoke := map[string]struct {
@@ -84,9 +100,6 @@ func TestManifestExamples(t *testing.T) {
 	}
 	served := 0
 	for _, ex := range m.Examples {
-		if strings.HasPrefix(ex.Name, "images-") {
-			continue // not emulated
-		}
 		served++
 		t.Run(ex.Name, func(t *testing.T) {
 			path := strings.TrimPrefix(ex.Request.URL, "https://api.openai.com")
@@ -139,7 +152,7 @@ func TestManifestExamples(t *testing.T) {
 			}
 		})
 	}
-	if served < 13 {
+	if served < 15 {
 		t.Errorf("only %d examples replayed", served)
 	}
 }

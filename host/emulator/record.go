@@ -8,8 +8,11 @@ import (
 // RecordedRequest is one request as the emulator received it.
 type RecordedRequest struct {
 	Method string
-	// Path is the URL path, e.g. /v1/chat/completions.
+	// Path is the URL path, e.g. /v1/chat/completions, decoded.
 	Path string
+	// RawPath is the path as sent, still escaped: it tells
+	// /model/a%3A0/converse from /model/a:0/converse.
+	RawPath string
 	// Query is the raw query string, without '?'.
 	Query string
 	// Header holds every request header, Authorization included, so a test

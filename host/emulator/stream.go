@@ -71,6 +71,9 @@ func (e *Emulator) stream(x *exchange, req *chatRequest, c *completion) {
 		if !s.delta(`{"role":"assistant","content":null}`, "") {
 			return
 		}
+		if !s.reasoning() {
+			return
+		}
 		b := s.begin()
 		b = append(b, `{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_`...)
 		b = append(b, c.callID[:]...)
@@ -91,6 +94,9 @@ func (e *Emulator) stream(x *exchange, req *chatRequest, c *completion) {
 		}
 	} else {
 		if !s.delta(`{"role":"assistant","content":"","refusal":null}`, "") {
+			return
+		}
+		if !s.reasoning() {
 			return
 		}
 		for i := range c.words {
@@ -119,7 +125,11 @@ func (e *Emulator) stream(x *exchange, req *chatRequest, c *completion) {
 		b = strconv.AppendInt(b, int64(ct), 10)
 		b = append(b, `,"total_tokens":`...)
 		b = strconv.AppendInt(b, int64(c.promptTokens+ct), 10)
-		b = append(b, `,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}`...)
+		if c.cached == 0 && c.reasoning == 0 && c.flavour == 0 {
+			b = append(b, `,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}`...)
+		} else {
+			b = s.appendUsageTail(b)
+		}
 		if !s.send(s.end(b)) {
 			return
 		}
@@ -133,6 +143,48 @@ func (e *Emulator) stream(x *exchange, req *chatRequest, c *completion) {
 	s.buf = b
 	x.w.Write(b)
 	flush(x.w)
+}
+
+// appendUsageTail appends the usage details of a flavoured or cached
+// answer, from prompt_tokens_details on.
+func (s *sseStream) appendUsageTail(b []byte) []byte {
+	c := s.c
+	b = append(b, `,"prompt_tokens_details":{"cached_tokens":`...)
+	b = strconv.AppendInt(b, int64(c.cached), 10)
+	b = append(b, `,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":`...)
+	b = strconv.AppendInt(b, int64(c.reasoning), 10)
+	b = append(b, `,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}`...)
+	if c.flavour&flavourDeepSeek != 0 {
+		b = append(b, `,"prompt_cache_hit_tokens":`...)
+		b = strconv.AppendInt(b, int64(c.cached), 10)
+		b = append(b, `,"prompt_cache_miss_tokens":`...)
+		b = strconv.AppendInt(b, int64(c.promptTokens-c.cached), 10)
+	}
+	return append(b, '}')
+}
+
+// reasoning sends the reasoning deltas of a reasoning answer, one word
+// each, in DeepSeek's form ({"content":null,"reasoning_content":…}) or
+// OpenRouter's ({"role":"assistant","content":"","reasoning":…}).
+func (s *sseStream) reasoning() bool {
+	for i := range s.c.reasoning {
+		w := s.e.thinkWords[i%len(s.e.thinkWords)]
+		if i == 0 {
+			w = w[1:]
+		}
+		b := s.begin()
+		if s.c.flavour&flavourOpenRouter != 0 {
+			b = append(b, `{"index":0,"delta":{"role":"assistant","content":"","reasoning":"`...)
+		} else {
+			b = append(b, `{"index":0,"delta":{"content":null,"reasoning_content":"`...)
+		}
+		b = append(b, w...)
+		b = append(b, `"}`...)
+		if !s.send(s.endChoice(b, "")) {
+			return false
+		}
+	}
+	return true
 }
 
 // begin starts a chunk in the event buffer.
