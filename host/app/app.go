@@ -129,6 +129,7 @@ func New(ctx context.Context, opts Options) (h *Hub, err error) {
 	pollCtx, cancel := context.WithCancel(context.Background())
 	h.stopPoll = cancel
 	go h.auth.Run(pollCtx)
+	h.discoverModels(pollCtx, providers)
 	return h, nil
 }
 
@@ -174,6 +175,9 @@ func (h *Hub) provision(ctx context.Context, opts Options) ([]*proxy.Provider, e
 		}
 		p := &proxy.Provider{Name: pc.Name, BaseURL: strings.TrimSuffix(pc.BaseURL, "/"), Plugin: plug, Models: pc.Models,
 			Options: options, Region: pc.Region}
+		if err := checkDiscoverable(p); err != nil {
+			return nil, err
+		}
 		var creds []store.Credential
 		for j, c := range pc.Credentials {
 			secret, err := c.Resolve(opts.LookupEnv)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -64,6 +65,12 @@ name = "ollama"
 plugin = "ollama"
 base_url = "%[2]s"
 models = ["llama3.2", "nomic-embed-text"]
+
+[[providers]]
+name = "local"
+plugin = "ollama"
+base_url = "%[2]s"
+# no models: discovered from /api/tags
 
 [[providers]]
 name = "deepseek"
@@ -439,5 +446,45 @@ func TestUsageMappingAcrossProviders(t *testing.T) {
 	}
 	if rec := h.call(resp.Header.Get("X-Request-Id")); rec.ReasoningTokens == 0 {
 		t.Fatalf("reasoning tokens not metered: %+v", rec)
+	}
+}
+
+// TestModelDiscovery: a provider configured without models serves what its
+// upstream lists (Ollama's /api/tags through the plugin's models API).
+func TestModelDiscovery(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: builds every plugin")
+	}
+	h := startProvidersHub(t, emulator.Options{})
+	req, _ := http.NewRequest("GET", h.url+"/v1/models", nil)
+	req.Header.Set("Authorization", "Bearer "+h.key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	json.NewDecoder(resp.Body).Decode(&list)
+	resp.Body.Close()
+	var ids []string
+	for _, m := range list.Data {
+		if strings.HasPrefix(m.ID, "local/") {
+			ids = append(ids, m.ID)
+		}
+	}
+	if len(ids) != 4 || ids[0] != "local/all-minilm:latest" {
+		t.Fatalf("discovered %v", ids)
+	}
+	resp = h.post(h.key, "/v1/chat/completions", `{"model":"local/qwen3:8b","messages":[{"role":"user","content":"hi"}]}`)
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("%d %s", resp.StatusCode, b)
+	}
+	resp.Body.Close()
+	if resp := h.post(h.key, "/v1/chat/completions", `{"model":"local/not-listed","messages":[{"role":"user","content":"hi"}]}`); resp.StatusCode != 404 {
+		t.Fatalf("an unlisted model: %d", resp.StatusCode)
 	}
 }

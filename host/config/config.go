@@ -221,8 +221,11 @@ type Provider struct {
 	Credentials []Credential `toml:"credentials"`
 
 	// Models are the model names the provider serves, as the upstream spells them
-	// ("gpt-4o", "openai/gpt-4o"): non-empty, no whitespace, unique. At least one is
-	// required.
+	// ("gpt-4o", "openai/gpt-4o"): non-empty, no whitespace, unique; [AnyModel] ("*")
+	// accepts any model addressed through the provider's prefix. Empty (or absent)
+	// means "ask the upstream": the hub lists its models through the plugin (e.g.
+	// Ollama's /api/tags) at start and every ten minutes, which needs a plugin that
+	// serves the "models" API.
 	Models []string `toml:"models"`
 
 	// Enabled takes the provider out of routing when false. Default (nil) true;

@@ -256,8 +256,6 @@ func TestValidationProblems(t *testing.T) {
 		{"credential bad env name", provider(`credentials = ["env:1BAD"]`), "providers[0].credentials[0]", "invalid environment variable name"},
 		{"credential whitespace", provider(`credentials = ["env:A", " sk-x "]`), "providers[0].credentials[1]", "whitespace"},
 		{"credential duplicate", provider(`credentials = ["env:A", "env:A"]`), "providers[0].credentials[1]", "duplicate credential env:A (also credentials[0])"},
-		{"models missing", provider(`models =`), "providers[0].models", "at least one model"},
-		{"models empty list", provider(`models = []`), "providers[0].models", "at least one model"},
 		{"model empty", provider(`models = ["a", ""]`), "providers[0].models[1]", "must not be empty"},
 		{"model space", provider(`models = ["gpt 4o"]`), "providers[0].models[0]", "whitespace"},
 		{"model duplicate", provider(`models = ["a", "b", "a"]`), "providers[0].models[2]", `duplicate model "a" (also models[0])`},
@@ -382,7 +380,6 @@ source = "builtin:nope"
 		"providers[0].base_url",
 		"providers[0].models[1]",
 		"providers[1].plugin",
-		"providers[1].models",
 		"providers[1].credentials[1]",
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -392,7 +389,7 @@ source = "builtin:nope"
 	if n := strings.Count(err.Error(), "\n"); n != len(want) {
 		t.Errorf("Error() has %d newlines, want %d:\n%v", n, len(want), err)
 	}
-	if !strings.HasPrefix(err.Error(), "invalid config multi.toml: 13 problems:\n") {
+	if !strings.HasPrefix(err.Error(), "invalid config multi.toml: 12 problems:\n") {
 		t.Errorf("Error() = %v", err)
 	}
 }
@@ -634,7 +631,7 @@ func TestProblemLines(t *testing.T) {
 		{"inline table key", "limits = { plugin_deadline = \"0s\" }\n" + provider(), "limits.plugin_deadline", 1},
 		{"list element on the list's key", provider(`models = ["a",`, `"a"]`), "providers[0].models[1]", 6},
 		{"second provider", provider() + provider(`name = "q"`, `base_url = "x"`), "providers[1].base_url", 11},
-		{"missing key on its [[providers]] header", provider() + "\n" + provider(`name = "q"`, `models =`), "providers[1].models", 9},
+		{"missing key on its [[providers]] header", provider() + "\n" + provider(`name = "q"`, `plugin =`), "providers[1].plugin", 9},
 		{"missing key on its [plugins.X] header", "[plugins.custom]\npool_size = 1\n" + provider(), "plugins.custom.source", 1},
 		{"inline array of providers", `providers = [{ name = "a", plugin = "openai", base_url = "https://x", models = ["m"] },` + "\n" +
 			`  { name = "b", plugin = "openai", base_url = "ftp://x", models = ["m"] }]`, "providers[1].base_url", 2},

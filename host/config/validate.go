@@ -401,9 +401,6 @@ func (ps *problems) providers(c *Config, builtins []string, lookup func(string) 
 			creds[cr.rawString()] = j
 		}
 
-		if len(p.Models) == 0 {
-			ps.add(pre.dot("models"), "at least one model is required")
-		}
 		models := map[string]int{}
 		for j, m := range p.Models {
 			path := pre.dot("models").index(j)

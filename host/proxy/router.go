@@ -27,7 +27,8 @@ type Provider struct {
 	BaseURL string
 	// Plugin adapts the provider's wire format.
 	Plugin Plugin
-	// Models are the upstream model ids this provider serves.
+	// Models are the upstream model ids this provider serves, as configured
+	// (NewRouter reads them once; Router.SetModels replaces them later).
 	Models []string
 	// Secrets are the resolved credentials, used in rotation. Empty means
 	// no credential is sent.
@@ -59,35 +60,78 @@ type Target struct {
 	Model    string
 }
 
-// Router resolves the model a client names to a provider.
+// Router resolves the model a client names to a provider. Its model lists
+// can change while it serves (SetModels, for discovered models): lookups
+// read an immutable index swapped atomically, so resolving never locks.
 type Router struct {
 	providers []*Provider
 	byName    map[string]*Provider
-	byModel   map[string][]*Provider
+	idx       atomic.Pointer[index]
 }
 
-// NewRouter indexes providers, in priority order.
+// index is one immutable view of which provider serves which model.
+type index struct {
+	models  map[*Provider][]string // each provider's models, AnyModel included
+	byModel map[string][]*Provider // bare model -> providers, in priority order
+	version uint64
+}
+
+// NewRouter indexes providers, in priority order, with their configured
+// Models.
 func NewRouter(providers []*Provider) *Router {
-	r := &Router{providers: providers, byName: map[string]*Provider{}, byModel: map[string][]*Provider{}}
+	r := &Router{providers: providers, byName: map[string]*Provider{}}
+	models := make(map[*Provider][]string, len(providers))
 	for _, p := range providers {
 		r.byName[p.Name] = p
-		for _, m := range p.Models {
+		models[p] = p.Models
+	}
+	r.idx.Store(r.build(models, 0))
+	return r
+}
+
+func (r *Router) build(models map[*Provider][]string, version uint64) *index {
+	ix := &index{models: models, byModel: map[string][]*Provider{}, version: version}
+	for _, p := range r.providers { // priority order
+		for _, m := range models[p] {
 			if m == AnyModel {
 				continue
 			}
-			r.byModel[m] = append(r.byModel[m], p)
+			ix.byModel[m] = append(ix.byModel[m], p)
 		}
 	}
-	return r
+	return ix
 }
+
+// SetModels replaces the model list of the named provider (for models
+// discovered from the upstream). It reports whether the provider exists.
+func (r *Router) SetModels(provider string, models []string) bool {
+	p, ok := r.byName[provider]
+	if !ok {
+		return false
+	}
+	for {
+		old := r.idx.Load()
+		next := make(map[*Provider][]string, len(old.models))
+		for k, v := range old.models {
+			next[k] = v
+		}
+		next[p] = append([]string(nil), models...)
+		if r.idx.CompareAndSwap(old, r.build(next, old.version+1)) {
+			return true
+		}
+	}
+}
+
+// Version counts model-list changes; it starts at 0.
+func (r *Router) Version() uint64 { return r.idx.Load().version }
 
 // AnyModel in Provider.Models lets a provider serve any model named through
 // its prefix; bare names never route to it.
 const AnyModel = "*"
 
 // serves reports whether p serves model m when addressed as "p/m".
-func (p *Provider) serves(m string) bool {
-	for _, pm := range p.Models {
+func (ix *index) serves(p *Provider, m string) bool {
+	for _, pm := range ix.models[p] {
 		if pm == m || pm == AnyModel && m != "" {
 			return true
 		}
@@ -100,15 +144,16 @@ func (p *Provider) serves(m string) bool {
 // An id whose prefix is not a provider name (e.g. "meta-llama/x" served by
 // openrouter) is tried as a bare id.
 func (r *Router) Resolve(model string) ([]Target, error) {
+	ix := r.idx.Load()
 	if i := strings.IndexByte(model, '/'); i > 0 {
 		if p, ok := r.byName[model[:i]]; ok {
-			if m := model[i+1:]; p.serves(m) {
+			if m := model[i+1:]; ix.serves(p, m) {
 				return []Target{{Provider: p, Model: m}}, nil
 			}
 			return nil, apierr.ModelNotFound(model)
 		}
 	}
-	ps := r.byModel[model]
+	ps := ix.byModel[model]
 	if len(ps) == 0 {
 		return nil, apierr.ModelNotFound(model)
 	}
@@ -128,9 +173,10 @@ type ModelInfo struct {
 
 // Models lists every "provider/model" id, sorted.
 func (r *Router) Models() []ModelInfo {
+	ix := r.idx.Load()
 	var out []ModelInfo
 	for _, p := range r.providers {
-		for _, m := range p.Models {
+		for _, m := range ix.models[p] {
 			if m == AnyModel {
 				continue
 			}

@@ -338,6 +338,18 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request, _ httprouter
 		apierr.WriteOpenAI(w, apierr.From(err))
 		return
 	}
+	rt := s.opts.Engine.Router()
+	mb := s.models.Load()
+	if v := rt.Version(); mb == nil || mb.version != v {
+		mb = &modelsBody{version: v, body: modelList(rt, s.created)}
+		s.models.Store(mb)
+	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Write(s.models)
+	w.Write(mb.body)
+}
+
+// modelsBody is a built /v1/models body and the router version it lists.
+type modelsBody struct {
+	version uint64
+	body    []byte
 }

@@ -38,7 +38,8 @@ type Options struct {
 type Server struct {
 	opts     Options
 	router   *httprouter.Router
-	models   []byte // the /v1/models body, built once
+	models   atomic.Pointer[modelsBody] // the /v1/models body, rebuilt when the router's models change
+	created  time.Time
 	draining atomic.Bool
 	inflight sync.WaitGroup
 }
@@ -52,7 +53,7 @@ func New(opts Options) *Server {
 		opts.Logger = slog.Default()
 	}
 	s := &Server{opts: opts, router: httprouter.New()}
-	s.models = modelList(opts.Engine.Router(), time.Now())
+	s.created = time.Now()
 	r := s.router
 	r.HandleMethodNotAllowed = true
 	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
