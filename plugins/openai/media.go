@@ -51,4 +51,3 @@ func imagesResponse(in *abi.ResponseIn) (*abi.ResponseOut, error) {
 	}
 	return &abi.ResponseOut{Body: in.Body, Usage: u}, nil
 }
-
