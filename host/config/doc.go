@@ -38,11 +38,19 @@
 //
 //	[[providers]]
 //	name        = "openai"        # ^[a-z0-9][a-z0-9_-]*$, unique
-//	plugin      = "openai"        # a [plugins.NAME] entry or a builtin plugin
-//	base_url    = "${OPENAI_BASE_URL:-https://api.openai.com/v1}"
+//	plugin      = "openai"        # a [plugins.NAME] entry, a builtin plugin, or a preset
+//	base_url    = "${OPENAI_BASE_URL:-https://api.openai.com/v1}"  # default: the preset's
 //	credentials = ["env:OPENAI_API_KEY"]  # "env:NAME" or a literal; [] = no auth
-//	models      = ["gpt-4o-mini"]
+//	models      = ["gpt-4o-mini"] # "*" = any model via the prefix; [] = ask the upstream
+//	region      = ""              # AWS region of SigV4 providers (bedrock)
+//	options     = { }             # handed to the plugin with every request, as JSON
 //	enabled     = true
+//
+// A provider's plugin may name a builtin preset ([Presets]: "deepseek", "xai",
+// "openrouter", "doubao", "poe", "openai-compatible", "google", "bedrock", …): the
+// preset supplies the plugin module, the public base_url and default options, so
+// that several OpenAI-compatible providers share one module told apart by their
+// options' "flavor".
 //
 // Environment references are expanded only in listen and base_url, after decoding:
 // ${NAME} is NAME's value (unset is an error), ${NAME:-default} falls back to
