@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"strings"
-	"unsafe"
 
 	"github.com/aignehub/hub/sdk/abi"
 	"github.com/aignehub/hub/sdk/oai"
@@ -143,16 +142,6 @@ func (p *plugin) Request(in *abi.RequestIn) (*abi.RequestOut, error) {
 		st.flags |= flagWantUsage
 	}
 	return &abi.RequestOut{Method: "POST", Path: messagesPath, Headers: headers, Body: body, State: st.encode()}, nil
-}
-
-// str views b as a string without copying. The string must not outlive b
-// or be used after b changes; the plugin only reads inputs that stay put
-// for the whole call.
-func str(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	return unsafe.String(&b[0], len(b))
 }
 
 // finishReason maps Anthropic's stop_reason to OpenAI's finish_reason.

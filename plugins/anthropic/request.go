@@ -77,7 +77,7 @@ func (p *params) addSub(k, v gjson.Result) {
 
 // translate builds the Anthropic Messages request body.
 func translate(in *abi.RequestIn, s settings) ([]byte, error) {
-	root := gjson.Parse(str(in.Body))
+	root := oai.Parse((in.Body))
 	if !root.IsObject() {
 		return nil, oai.BadRequest("", "the request body is not a JSON object")
 	}
@@ -114,7 +114,7 @@ func translate(in *abi.RequestIn, s settings) ([]byte, error) {
 		}
 		return true
 	})
-	req := gjson.Parse(str(append(p.sub, '}')))
+	req := oai.Parse((append(p.sub, '}')))
 	if len(p.sub) == 0 {
 		req = gjson.Result{}
 	}

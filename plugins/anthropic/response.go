@@ -17,7 +17,7 @@ func (p *plugin) Response(in *abi.ResponseIn) (*abi.ResponseOut, error) {
 	if !gjson.ValidBytes(in.Body) {
 		return nil, &abi.Error{Status: 502, Type: "upstream_error", Message: "the provider returned a body that is not JSON", Retryable: true}
 	}
-	root := gjson.Parse(str(in.Body))
+	root := oai.Parse((in.Body))
 	if !root.IsObject() {
 		return nil, &abi.Error{Status: 502, Type: "upstream_error", Message: "the provider returned a body that is not a JSON object", Retryable: true}
 	}

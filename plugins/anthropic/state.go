@@ -1,6 +1,10 @@
 package main
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/aignehub/hub/sdk/oai"
+)
 
 // streamState is what travels between calls in the opaque state bytes:
 // from Request to Response (flags, created), and from one stream event to
@@ -65,7 +69,7 @@ func parseState(b []byte) (s streamState) {
 		if n <= 0 || l > uint64(len(b)-n) {
 			return s
 		}
-		*p = str(b[n : n+int(l)])
+		*p = oai.View(b[n : n+int(l)])
 		b = b[n+int(l):]
 	}
 	return s

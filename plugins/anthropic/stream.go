@@ -14,7 +14,7 @@ const emptyArgs = `"{}"`
 // the mapping, "From AN SSE").
 func (p *plugin) StreamEvent(ev abi.Event, out *abi.StreamOut) error {
 	data := ev.Data
-	name := str(ev.Name)
+	name := oai.View(ev.Name)
 	if name == "" { // data.type always equals the event name
 		name = gjson.GetBytes(data, "type").String()
 	}
@@ -23,7 +23,7 @@ func (p *plugin) StreamEvent(ev abi.Event, out *abi.StreamOut) error {
 		if lit, ok := textDelta(data); ok {
 			if len(lit) > 2 {
 				st := parseState(out.State)
-				out.Chunks = append(out.Chunks, st.chunk().AppendContent(st.buf(len(lit)), str(lit)))
+				out.Chunks = append(out.Chunks, st.chunk().AppendContent(st.buf(len(lit)), oai.View(lit)))
 			}
 			return nil
 		}
@@ -97,7 +97,7 @@ func contentDelta(data []byte, out *abi.StreamOut) error {
 	if val.Type != gjson.String || val.Str == "" {
 		return nil
 	}
-	raw := literal(val)
+	raw := oai.Literal(val)
 	switch typ.Str {
 	case "text_delta":
 		st := parseState(out.State)
@@ -122,7 +122,7 @@ func contentDelta(data []byte, out *abi.StreamOut) error {
 func blockStart(data []byte, out *abi.StreamOut) {
 	var index int64
 	var block gjson.Result
-	gjson.Parse(str(data)).ForEach(func(k, v gjson.Result) bool {
+	oai.Parse((data)).ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "index":
 			index = v.Int()
@@ -155,12 +155,12 @@ func blockStart(data []byte, out *abi.StreamOut) {
 		out.State = st.encode()
 	case "text": // usually "", but a start may carry text
 		if text.Type == gjson.String && text.Str != "" {
-			raw := literal(text)
+			raw := oai.Literal(text)
 			out.Chunks = append(out.Chunks, st.chunk().AppendContent(st.buf(len(raw)), raw))
 		}
 	case "thinking":
 		if text.Type == gjson.String && text.Str != "" {
-			raw := literal(text)
+			raw := oai.Literal(text)
 			out.Chunks = append(out.Chunks, st.chunk().AppendReasoning(st.buf(len(raw)), raw))
 		}
 	}
@@ -182,7 +182,7 @@ func blockStop(data []byte, out *abi.StreamOut) {
 func messageDelta(data []byte, out *abi.StreamOut) {
 	st := parseState(out.State)
 	var stop string
-	gjson.Parse(str(data)).ForEach(func(k, v gjson.Result) bool {
+	oai.Parse((data)).ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "delta":
 			stop = v.Get("stop_reason").String()

@@ -44,7 +44,7 @@ func (p *params) small() gjson.Result {
 			b = append(oai.AppendKey(b, m.name), m.v.Raw...)
 		}
 	}
-	return gjson.Parse(str(append(b, '}')))
+	return oai.Parse((append(b, '}')))
 }
 
 // converseOptions are the per-provider options (abi.RequestIn.Options).
@@ -55,7 +55,7 @@ type converseOptions struct {
 // translate builds the Converse (or ConverseStream: the same) request body
 // and returns it with the model id.
 func translate(in *abi.RequestIn) (body []byte, model string, err error) {
-	root := gjson.Parse(str(in.Body))
+	root := oai.Parse((in.Body))
 	if !root.IsObject() {
 		return nil, "", oai.BadRequest("", "the request body is not a JSON object")
 	}
@@ -105,7 +105,7 @@ func translate(in *abi.RequestIn) (body []byte, model string, err error) {
 	}
 	var opt converseOptions
 	if len(in.Options) > 0 {
-		gjson.Parse(str(in.Options)).ForEach(func(k, v gjson.Result) bool {
+		oai.Parse((in.Options)).ForEach(func(k, v gjson.Result) bool {
 			switch k.Str {
 			case "additional_model_request_fields":
 				opt.additional = v

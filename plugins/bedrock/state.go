@@ -2,7 +2,8 @@ package main
 
 import (
 	"encoding/binary"
-	"unsafe"
+
+	"github.com/aignehub/hub/sdk/oai"
 )
 
 // state is what travels between calls in the opaque state bytes: from
@@ -68,7 +69,7 @@ func parseState(b []byte) (s state) {
 		if n <= 0 || l > uint64(len(b)-n) {
 			return s
 		}
-		*p = str(b[n : n+int(l)])
+		*p = oai.View(b[n : n+int(l)])
 		b = b[n+int(l):]
 	}
 	return s
@@ -77,4 +78,3 @@ func parseState(b []byte) (s state) {
 // str views b as a string without copying. The plugin uses it only for
 // input bytes that stay unchanged for the whole call (the request body, the
 // state, an event's data) and never keeps the string past the call.
-func str(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

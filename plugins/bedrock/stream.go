@@ -14,7 +14,7 @@ import (
 // "exception:<type>" / "error:<code>" for an in-stream error; the data is
 // the event's JSON payload.
 func (p *plugin) StreamEvent(ev abi.Event, out *abi.StreamOut) error {
-	name := str(ev.Name)
+	name := oai.View(ev.Name)
 	if i := strings.IndexByte(name, ':'); i >= 0 {
 		if kind := name[:i]; kind == "exception" || kind == "error" {
 			return streamError(kind, name[i+1:], ev.Data)
@@ -31,7 +31,7 @@ func (p *plugin) StreamEvent(ev abi.Event, out *abi.StreamOut) error {
 	if name != "contentBlockDelta" && !gjson.ValidBytes(ev.Data) {
 		return &abi.Error{Status: 502, Type: "upstream_error", Message: "bedrock sent a " + name + " event that is not JSON", Retryable: true}
 	}
-	data := gjson.Parse(str(ev.Data))
+	data := oai.Parse((ev.Data))
 	st := parseState(out.State)
 	s := oai.Stream{ID: st.id, Model: st.model, Created: st.created}
 	old := st
@@ -100,37 +100,7 @@ func (p *plugin) StreamEvent(ev abi.Event, out *abi.StreamOut) error {
 // is valid, so it can be copied into a chunk as it is: quoted, without
 // control characters, with valid escapes only.
 func literal(v gjson.Result) bool {
-	raw := v.Raw
-	if v.Type != gjson.String || len(raw) < 3 || raw[0] != '"' || raw[len(raw)-1] != '"' {
-		return false
-	}
-	for i := 1; i < len(raw)-1; i++ {
-		switch c := raw[i]; {
-		case c < 0x20 || c == '"':
-			return false
-		case c == '\\':
-			i++
-			if i >= len(raw)-1 {
-				return false
-			}
-			switch raw[i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if i+4 >= len(raw)-1 {
-					return false
-				}
-				for _, h := range raw[i+1 : i+5] {
-					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
-						return false
-					}
-				}
-				i += 4
-			default:
-				return false
-			}
-		}
-	}
-	return true
+	return v.Type == gjson.String && len(v.Raw) > 2 && oai.ValidLiteral(v.Raw)
 }
 
 // chunkBuf returns a buffer with room for a chunk whose variable part is

@@ -265,3 +265,29 @@ func TestImages(t *testing.T) {
 		t.Fatal(m)
 	}
 }
+
+func TestLiteral(t *testing.T) {
+	for raw, ok := range map[string]bool{`"a"`: true, `""`: true, `"\u00e9\n\"x\""`: true, `"a`: false, `"a"b`: false,
+		"\"\x01\"": false, `"\q"`: false, `"\u12"`: false, `x`: false, `"`: false} {
+		if ValidLiteral(raw) != ok {
+			t.Errorf("ValidLiteral(%q) = %v", raw, !ok)
+		}
+	}
+	if got := Literal(gjson.Parse("\"bad\x01\"")); !json.Valid([]byte(got)) {
+		t.Fatalf("Literal re-encodes: %q", got)
+	}
+	if View(nil) != "" || View([]byte("ab")) != "ab" || Parse([]byte(`{"a":1}`)).Get("a").Int() != 1 {
+		t.Fatal("View/Parse")
+	}
+}
+
+func FuzzValidLiteral(f *testing.F) {
+	for _, s := range []string{`"a"`, `"\u0041"`, "\"\x00\"", `"\"`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		if ValidLiteral(raw) != (len(raw) > 1 && raw[0] == '"' && raw[len(raw)-1] == '"' && json.Valid([]byte(raw))) {
+			t.Fatalf("ValidLiteral(%q) disagrees with encoding/json", raw)
+		}
+	})
+}
