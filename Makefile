@@ -45,6 +45,7 @@ test: plugins vet
 bench: build
 	$(GO) run ./cmd/hubbench -hub bin/hub -emulator bin/emulator
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./host/proxy/ ./runtime/
+	$(GO) test -run '^$$' -bench Wasm -benchmem ./plugins/...
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
