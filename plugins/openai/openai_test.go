@@ -12,28 +12,20 @@ import (
 	"github.com/aignehub/hub/sdk/provider"
 )
 
-// invoke runs an export through the SDK's native dispatcher: the same bytes
-// the host would exchange with the Wasm module.
-func invoke(t *testing.T, p *plugin, export string, input []byte) (rec []byte, aerr *abi.Error) {
+// invoke runs an export on tg (the plugin natively, through the SDK's
+// dispatcher, or the real openai.wasm): the same bytes the host exchanges.
+func invoke(t *testing.T, tg plugintest.Target, export string, input []byte) (rec []byte, aerr *abi.Error) {
 	t.Helper()
-	status, rec, err := abi.SplitResult(provider.Invoke(p, export, input))
+	rec, err := tg.Call(export, input)
 	if err != nil {
-		t.Fatal(err)
+		return nil, plugintest.ErrorOf(t, err)
 	}
-	if status == abi.StatusError {
-		var f [1][]byte
-		abi.Fields(rec, f[:])
-		aerr = new(abi.Error)
-		if err := json.Unmarshal(f[0], aerr); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return rec, aerr
+	return rec, nil
 }
 
-func request(t *testing.T, p *plugin, in abi.RequestIn) abi.RequestOut {
+func request(t *testing.T, tg plugintest.Target, in abi.RequestIn) abi.RequestOut {
 	t.Helper()
-	rec, aerr := invoke(t, p, abi.ExportRequest, in.Append(nil))
+	rec, aerr := invoke(t, tg, abi.ExportRequest, in.Append(nil))
 	if aerr != nil {
 		t.Fatalf("request: %v", aerr)
 	}
@@ -45,7 +37,11 @@ func request(t *testing.T, p *plugin, in abi.RequestIn) abi.RequestOut {
 }
 
 func TestRequest(t *testing.T) {
-	p := newPlugin([]byte(`{"organization":"org-1","headers":{"X-Extra":"v"}}`))
+	cfg := []byte(`{"organization":"org-1","headers":{"X-Extra":"v"}}`)
+	plugintest.Both(t, newPlugin(cfg), "openai", cfg, testRequest)
+}
+
+func testRequest(t *testing.T, p plugintest.Target) {
 	tests := []struct {
 		name, body string
 		flags      uint32
@@ -123,8 +119,9 @@ func TestRequest(t *testing.T) {
 	})
 }
 
-func TestResponse(t *testing.T) {
-	p := newPlugin(nil)
+func TestResponse(t *testing.T) { plugintest.Both(t, newPlugin(nil), "openai", nil, testResponse) }
+
+func testResponse(t *testing.T, p plugintest.Target) {
 	for _, tt := range []struct {
 		file string
 		want abi.Usage
@@ -158,8 +155,9 @@ func TestResponse(t *testing.T) {
 	}
 }
 
-func TestUpstreamErrors(t *testing.T) {
-	p := newPlugin(nil)
+func TestUpstreamErrors(t *testing.T) { plugintest.Both(t, newPlugin(nil), "openai", nil, testUpstreamErrors) }
+
+func testUpstreamErrors(t *testing.T, p plugintest.Target) {
 	for _, tt := range []struct {
 		file       string
 		status     uint32
@@ -198,7 +196,7 @@ func TestUpstreamErrors(t *testing.T) {
 }
 
 // streamEvents runs every SSE event of a fixture through the plugin.
-func streamEvents(t *testing.T, p *plugin, file string, state byte) (chunks []string, usage *abi.Usage, done bool) {
+func streamEvents(t *testing.T, p plugintest.Target, file string, state byte) (chunks []string, usage *abi.Usage, done bool) {
 	t.Helper()
 	raw := string(must(os.ReadFile("testdata/" + file)))
 	st := []byte{state}
@@ -224,8 +222,9 @@ func streamEvents(t *testing.T, p *plugin, file string, state byte) (chunks []st
 	return chunks, usage, done
 }
 
-func TestStream(t *testing.T) {
-	p := newPlugin(nil)
+func TestStream(t *testing.T) { plugintest.Both(t, newPlugin(nil), "openai", nil, testStream) }
+
+func testStream(t *testing.T, p plugintest.Target) {
 	for _, file := range []string{"chat-completions.stream-text.response.sse", "chat-completions.stream-tools.response.sse"} {
 		t.Run(file, func(t *testing.T) {
 			with, u1, done1 := streamEvents(t, p, file, stateStream|stateWantUsage)
@@ -413,4 +412,33 @@ func TestGoldenStreamBoth(t *testing.T) {
 			}
 		}
 	})
+}
+
+// The same typical request and text-delta event the other provider plugins
+// benchmark, through the real openai.wasm.
+const (
+	benchRequest = `{"model":"gpt-4o","messages":[{"role":"system","content":"You are a helpful assistant. Answer briefly and precisely."},{"role":"user","content":"What is the capital of Australia?"},{"role":"assistant","content":"Canberra."},{"role":"user","content":"Why not Sydney? Give me the short history."}],"temperature":0.7,"max_tokens":1024,"stream":true,"stream_options":{"include_usage":true}}`
+	benchEvent   = `{"id":"chatcmpl-C1LOy7X3M3bVtqzBaWnq7VPRlTjq1","object":"chat.completion.chunk","created":1754556396,"model":"gpt-4o-2024-08-06","service_tier":"default","system_fingerprint":"fp_07871e2ad8","choices":[{"index":0,"delta":{"content":" Yes, take an umbrella: light rain is expected"},"logprobs":null,"finish_reason":null}],"usage":null}`
+)
+
+func BenchmarkWasmRequest(b *testing.B) {
+	tg := plugintest.Wasm(b, "openai", nil)
+	in := &abi.RequestIn{API: abi.APIChatCompletions, Model: "gpt-4o", Flags: abi.FlagStream | abi.FlagIncludeUsage, Body: []byte(benchRequest), Options: []byte(`{}`)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := tg.Request(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkWasmStreamEvent(b *testing.B) {
+	tg := plugintest.Wasm(b, "openai", nil)
+	in := &abi.StreamIn{State: []byte{stateStream | stateWantUsage, byte(flavorOpenAI), apiChat}, Events: []abi.Event{{Data: []byte(benchEvent)}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if out, err := tg.StreamEvent(in); err != nil || len(out.Chunks) != 1 {
+			b.Fatal(out, err)
+		}
+	}
 }

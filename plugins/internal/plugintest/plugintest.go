@@ -39,6 +39,9 @@ type Target interface {
 	Request(in *abi.RequestIn) (abi.RequestOut, error)
 	Response(in *abi.ResponseIn) (abi.ResponseOut, error)
 	StreamEvent(in *abi.StreamIn) (abi.StreamOut, error)
+	// Call runs any export on a raw input record and returns the success
+	// record, or the plugin's *abi.Error.
+	Call(export string, input []byte) ([]byte, error)
 }
 
 // Native wraps a plugin value so it runs through the SDK's dispatcher.
@@ -82,6 +85,11 @@ func (n native) StreamEvent(in *abi.StreamIn) (abi.StreamOut, error) {
 	return out, out.Parse(r.rec)
 }
 
+func (n native) Call(export string, input []byte) ([]byte, error) {
+	r := result(provider.Invoke(n.p, export, input))
+	return r.rec, r.err
+}
+
 type decoded struct {
 	rec []byte
 	err error
@@ -116,6 +124,9 @@ func (w wasm) Response(in *abi.ResponseIn) (abi.ResponseOut, error) {
 }
 func (w wasm) StreamEvent(in *abi.StreamIn) (abi.StreamOut, error) {
 	return w.p.StreamEvent(context.Background(), in)
+}
+func (w wasm) Call(export string, input []byte) ([]byte, error) {
+	return w.p.Call(context.Background(), export, input)
 }
 
 var (
