@@ -155,7 +155,9 @@ func testResponse(t *testing.T, p plugintest.Target) {
 	}
 }
 
-func TestUpstreamErrors(t *testing.T) { plugintest.Both(t, newPlugin(nil), "openai", nil, testUpstreamErrors) }
+func TestUpstreamErrors(t *testing.T) {
+	plugintest.Both(t, newPlugin(nil), "openai", nil, testUpstreamErrors)
+}
 
 func testUpstreamErrors(t *testing.T, p plugintest.Target) {
 	for _, tt := range []struct {
