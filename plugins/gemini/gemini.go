@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"strings"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/aignehub/hub/sdk/abi"
@@ -45,6 +46,9 @@ type plugin struct {
 	headers       []abi.Header // fixed request headers, built once from config
 	streamHeaders []abi.Header
 	def           reqOpts
+	// general turns the stream's fast paths off (tests compare them).
+	general bool
+	scratch atomic.Pointer[scratch] // see scratch
 }
 
 // reqOpts are the effective options of one request, read without

@@ -109,6 +109,9 @@
 // event's usageMetadata. A stream whose connection closes
 // before a finishReason is therefore a broken stream for the host, as it
 // should be. An {"error":…} event ends the stream with oai.StreamError.
+// Text and thought events in Gemini's usual layout are read by fast paths
+// (fast.go, scan.go) that need no gjson; every other event is read with
+// gjson, and tests hold all readers to the same output.
 //
 // # Embeddings
 //

@@ -16,7 +16,10 @@
 // "options", response_format as "format", reasoning_effort as "think", and
 // "stream" always sent explicitly (Ollama streams by default). Responses and
 // NDJSON stream lines become canonical chat.completion objects and chunks;
-// {"error": …} bodies and lines become normalized errors.
+// {"error": …} bodies and lines become normalized errors. Text and thinking
+// lines in Ollama's own layout take a fast path (fast.go) that reads them
+// without gjson; every other line is read with gjson, and tests hold both
+// readers to the same output.
 //
 // Choices made where the mapping leaves one:
 //

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 	"unsafe"
 
@@ -42,6 +43,9 @@ type plugin struct {
 	headers  []abi.Header // POST headers, built once from config
 	getHdrs  []abi.Header // GET headers (no Content-Type)
 	defaults settings
+	// general turns the stream's fast path off (tests compare the two).
+	general bool
+	scratch atomic.Pointer[scratch] // see scratch
 }
 
 func newPlugin(cfg []byte) *plugin {
