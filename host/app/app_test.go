@@ -178,11 +178,25 @@ func startHub(t *testing.T) *testHub {
 	if _, err := builtin("hostile"); err != nil { // sets wasmDir
 		t.Fatal(err)
 	}
-	emu := emulator.New(emulator.Options{Record: true})
+	return startHubWith(t, emulator.Options{}, func(dataDir, emuURL string) string {
+		return fmt.Sprintf(hubTOML, dataDir, emuURL, filepath.Join(wasmDir, "hostile.wasm"))
+	})
+}
+
+// startHubWith runs a hub on loopback in front of a recording emulator made
+// with eo; toml returns the hub's config for its data dir and the
+// emulator's URL. The hub has a user key.
+func startHubWith(t *testing.T, eo emulator.Options, toml func(dataDir, emuURL string) string) *testHub {
+	t.Helper()
+	if _, err := builtin("openai"); err != nil { // sets wasmDir
+		t.Fatal(err)
+	}
+	eo.Record = true
+	emu := emulator.New(eo)
 	es := httptest.NewServer(emu)
 	t.Cleanup(es.Close)
 	dir := t.TempDir()
-	cfg, err := config.Parse([]byte(fmt.Sprintf(hubTOML, filepath.Join(dir, "data"), es.URL, filepath.Join(wasmDir, "hostile.wasm"))), filepath.Join(dir, "hub.toml"))
+	cfg, err := config.Parse([]byte(toml(filepath.Join(dir, "data"), es.URL)), filepath.Join(dir, "hub.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,8 @@ package emulator
 import (
 	"math"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/aignehub/hub/sdk/oai"
 )
 
 // This file holds the allocation-free appenders the hot path builds bodies
@@ -12,63 +13,14 @@ import (
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString appends s as a JSON string literal, quotes included.
-// Like OpenAI (and unlike encoding/json's default) it does not escape <, >
-// and &; invalid UTF-8 becomes U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	b = appendJSONEscaped(b, s)
-	return append(b, '"')
-}
+// appendJSONString appends s as a JSON string literal, quotes included:
+// the hub's own canonical escaping (oai.AppendString), which, like OpenAI,
+// does not escape <, > and &.
+func appendJSONString(b []byte, s string) []byte { return oai.AppendString(b, s) }
 
 // appendJSONEscaped appends the escaped body of s as a JSON string, without
 // quotes.
-func appendJSONEscaped(b []byte, s string) []byte {
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		// U+2028 and U+2029 are valid JSON but break JavaScript consumers.
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	return append(b, s[start:]...)
-}
+func appendJSONEscaped(b []byte, s string) []byte { return oai.AppendEscaped(b, s) }
 
 // appendFloat32 appends f the way OpenAI prints embedding components: the
 // shortest decimal that round-trips through float32, in exponent form only

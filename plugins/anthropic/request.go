@@ -713,49 +713,22 @@ func (w *turns) assistant(content, calls gjson.Result, i int) error {
 	if err != nil {
 		return err
 	}
-	j = -1
-	calls.ForEach(func(_, tc gjson.Result) bool {
-		j++
-		var id, name, args gjson.Result
-		tc.ForEach(func(k, v gjson.Result) bool {
-			switch k.Str {
-			case "id":
-				id = v
-			case "function":
-				v.ForEach(func(k, v gjson.Result) bool {
-					switch k.Str {
-					case "name":
-						name = v
-					case "arguments":
-						args = v
-					}
-					return true
-				})
-			}
-			return true
-		})
-		if id.String() == "" || name.String() == "" {
-			err = oai.BadRequest(callParam(i, j, ""), "a tool call needs an id and a function name")
-			return false
-		}
-		input, ok := oai.ToolArgs(args.String())
-		if !ok {
-			err = oai.BadRequest(callParam(i, j, ".function.arguments"), "tool call arguments must be a JSON object for anthropic")
-			return false
-		}
+	if bad := oai.EachToolCall(calls, "anthropic", func(id, name, input string) bool {
 		at := w.begin("assistant")
 		w.b = append(w.b, `{"type":"tool_use","id":`...)
-		w.b = appendID(w.b, id.String())
+		w.b = appendID(w.b, id)
 		w.b = append(w.b, `,"name":`...)
-		w.b = oai.AppendString(w.b, name.String())
+		w.b = oai.AppendString(w.b, name)
 		w.b = append(w.b, `,"input":`...)
 		w.b = append(w.b, input...)
 		w.b = append(w.b, '}')
 		w.end(at, false, false)
 		w.toolUse++
 		return true
-	})
-	return err
+	}); bad != nil {
+		return oai.BadRequest(callParam(i, bad.Index, bad.Member), bad.Err)
+	}
+	return nil
 }
 
 func (w *turns) toolResult(callID, content gjson.Result, i int) error {

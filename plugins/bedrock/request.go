@@ -514,47 +514,20 @@ func (w *turns) assistant(content, calls gjson.Result, i int) error {
 	if err != nil {
 		return err
 	}
-	j = -1
-	calls.ForEach(func(_, tc gjson.Result) bool {
-		j++
-		var id, name, args gjson.Result
-		tc.ForEach(func(k, v gjson.Result) bool {
-			switch k.Str {
-			case "id":
-				id = v
-			case "function":
-				v.ForEach(func(k, v gjson.Result) bool {
-					switch k.Str {
-					case "name":
-						name = v
-					case "arguments":
-						args = v
-					}
-					return true
-				})
-			}
-			return true
-		})
-		if id.String() == "" || name.String() == "" {
-			err = oai.BadRequest(callParam(i, j, ""), "a tool call needs an id and a function name")
-			return false
-		}
-		input, ok := oai.ToolArgs(args.String())
-		if !ok {
-			err = oai.BadRequest(callParam(i, j, ".function.arguments"), "tool call arguments must be a JSON object for bedrock")
-			return false
-		}
+	if bad := oai.EachToolCall(calls, "bedrock", func(id, name, input string) bool {
 		g := w.block("assistant", false)
 		g = append(g, `{"toolUse":{"toolUseId":`...)
-		g = oai.AppendString(g, id.String())
+		g = oai.AppendString(g, id)
 		g = append(g, `,"name":`...)
-		g = oai.AppendString(g, name.String())
+		g = oai.AppendString(g, name)
 		g = append(g, `,"input":`...)
 		g = oai.AppendCompact(g, input)
 		w.put(append(g, `}}`...), false)
 		return true
-	})
-	return err
+	}); bad != nil {
+		return oai.BadRequest(callParam(i, bad.Index, bad.Member), bad.Err)
+	}
+	return nil
 }
 
 // toolResult appends a tool message as a toolResult block of a user turn.

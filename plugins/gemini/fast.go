@@ -4,6 +4,8 @@ import (
 	"math/bits"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/aignehub/hub/sdk/oai"
 )
 
 // The stream's fast paths. Nearly every event of a Gemini stream is a
@@ -58,27 +60,27 @@ func scanEvent(b []byte, e *event) bool {
 func scanLayout(b []byte, e *event) bool {
 	n := len(b)
 	p := unsafe.Pointer(unsafe.SliceData(b))
-	if !lCandidates.at(b, p, 0) {
+	if !lCandidates.At(b, p, 0) {
 		return false
 	}
-	i := space(b, lCandidates.n)
-	if !lContent.at(b, p, i) {
+	i := space(b, lCandidates.N)
+	if !lContent.At(b, p, i) {
 		return false
 	}
-	i = space(b, i+lContent.n)
-	if !lParts.at(b, p, i) {
+	i = space(b, i+lContent.N)
+	if !lParts.At(b, p, i) {
 		return false
 	}
-	i = space(b, i+lParts.n)
+	i = space(b, i+lParts.N)
 	if i >= n || b[i] != '[' {
 		return false
 	}
 	i++
 	for {
-		if !lText.at(b, p, i) {
+		if !lText.At(b, p, i) {
 			return false
 		}
-		i = space(b, i+lText.n)
+		i = space(b, i+lText.N)
 		start := i
 		if i = textEnd(b, i); i < 0 || i+1 >= n {
 			return false
@@ -86,11 +88,11 @@ func scanLayout(b []byte, e *event) bool {
 		lit := b[start:i]
 		kind := partText
 		if b[i] == ',' {
-			if !lThought.at(b, p, i) {
+			if !lThought.At(b, p, i) {
 				return false
 			}
 			// "thought": true (false is rare)
-			if i = space(b, i+lThought.n); i+5 >= n || b[i] != 't' || b[i+1] != 'r' || b[i+2] != 'u' || b[i+3] != 'e' {
+			if i = space(b, i+lThought.N); i+5 >= n || b[i] != 't' || b[i+1] != 'r' || b[i+2] != 'u' || b[i+3] != 'e' {
 				return false
 			}
 			kind = partThought
@@ -112,10 +114,10 @@ func scanLayout(b []byte, e *event) bool {
 		i++
 	}
 	i++
-	if lRole.at(b, p, i) {
-		if i = space(b, i+lRole.n); lModelRole.at(b, p, i) {
-			i += lModelRole.n - 1
-		} else if i = plainEnd(b, i); i < 0 {
+	if lRole.At(b, p, i) {
+		if i = space(b, i+lRole.N); lModelRole.At(b, p, i) {
+			i += lModelRole.N - 1
+		} else if i = oai.PlainEnd(b, i); i < 0 {
 			return false
 		}
 	}
@@ -126,14 +128,14 @@ func scanLayout(b []byte, e *event) bool {
 	// The candidate's other members.
 	for i < n && b[i] == ',' {
 		switch {
-		case e.finish == "" && lFinish.at(b, p, i):
-			j := space(b, i+lFinish.n)
-			if i = plainEnd(b, j); i < 0 || i-j == 2 { // an empty reason could be repeated
+		case e.finish == "" && lFinish.At(b, p, i):
+			j := space(b, i+lFinish.N)
+			if i = oai.PlainEnd(b, j); i < 0 || i-j == 2 { // an empty reason could be repeated
 				return false
 			}
 			e.finish = str(b[j+1 : i-1])
-		case lIndex.at(b, p, i):
-			if _, i = count(b, space(b, i+lIndex.n)); i < 0 {
+		case lIndex.At(b, p, i):
+			if _, i = count(b, space(b, i+lIndex.N)); i < 0 {
 				return false
 			}
 		default:
@@ -149,19 +151,19 @@ func scanLayout(b []byte, e *event) bool {
 	for i < n && b[i] == ',' {
 		var bit uint8
 		switch {
-		case lUsage.at(b, p, i):
+		case lUsage.At(b, p, i):
 			bit = 1
-			i = scanUsage(b, space(b, i+lUsage.n), e)
-		case lModel.at(b, p, i):
+			i = scanUsage(b, space(b, i+lUsage.N), e)
+		case lModel.At(b, p, i):
 			bit = 2
-			j := space(b, i+lModel.n)
-			if i = plainEnd(b, j); i >= 0 {
+			j := space(b, i+lModel.N)
+			if i = oai.PlainEnd(b, j); i >= 0 {
 				e.model = str(b[j+1 : i-1])
 			}
-		case lID.at(b, p, i):
+		case lID.At(b, p, i):
 			bit = 4
-			j := space(b, i+lID.n)
-			if i = plainEnd(b, j); i >= 0 {
+			j := space(b, i+lID.N)
+			if i = oai.PlainEnd(b, j); i >= 0 {
 				e.id = str(b[j+1 : i-1])
 			}
 		default:
@@ -177,31 +179,31 @@ func scanLayout(b []byte, e *event) bool {
 
 // The layout's fixed strings.
 var (
-	lCandidates = mkLit(`{"candidates":`)
-	lContent    = mkLit(`[{"content":`)
-	lParts      = mkLit(`{"parts":`)
-	lText       = mkLit(`{"text":`)
-	lThought    = mkLit(`,"thought":`)
-	lRole       = mkLit(`,"role":`)
-	lModelRole  = mkLit(`"model"}`)
-	lFinish     = mkLit(`,"finishReason":`)
-	lIndex      = mkLit(`,"index":`)
-	lUsage      = mkLit(`,"usageMetadata":`)
-	lModel      = mkLit(`,"modelVersion":`)
-	lID         = mkLit(`,"responseId":`)
+	lCandidates = oai.NewLit(`{"candidates":`)
+	lContent    = oai.NewLit(`[{"content":`)
+	lParts      = oai.NewLit(`{"parts":`)
+	lText       = oai.NewLit(`{"text":`)
+	lThought    = oai.NewLit(`,"thought":`)
+	lRole       = oai.NewLit(`,"role":`)
+	lModelRole  = oai.NewLit(`"model"}`)
+	lFinish     = oai.NewLit(`,"finishReason":`)
+	lIndex      = oai.NewLit(`,"index":`)
+	lUsage      = oai.NewLit(`,"usageMetadata":`)
+	lModel      = oai.NewLit(`,"modelVersion":`)
+	lID         = oai.NewLit(`,"responseId":`)
 
-	lPromptCount     = mkLit(`"promptTokenCount":`)
-	lCandidatesCount = mkLit(`"candidatesTokenCount":`)
-	lTotalCount      = mkLit(`"totalTokenCount":`)
-	lThoughtsCount   = mkLit(`"thoughtsTokenCount":`)
-	lCachedCount     = mkLit(`"cachedContentTokenCount":`)
-	lToolUseCount    = mkLit(`"toolUsePromptTokenCount":`)
-	lPromptDetails   = mkLit(`"promptTokensDetails":`)
-	lCandDetails     = mkLit(`"candidatesTokensDetails":`)
-	lCacheDetails    = mkLit(`"cacheTokensDetails":`)
-	lToolUseDetails  = mkLit(`"toolUsePromptTokensDetails":`)
-	lModality        = mkLit(`{"modality":`)
-	lTokenCount      = mkLit(`,"tokenCount":`)
+	lPromptCount     = oai.NewLit(`"promptTokenCount":`)
+	lCandidatesCount = oai.NewLit(`"candidatesTokenCount":`)
+	lTotalCount      = oai.NewLit(`"totalTokenCount":`)
+	lThoughtsCount   = oai.NewLit(`"thoughtsTokenCount":`)
+	lCachedCount     = oai.NewLit(`"cachedContentTokenCount":`)
+	lToolUseCount    = oai.NewLit(`"toolUsePromptTokenCount":`)
+	lPromptDetails   = oai.NewLit(`"promptTokensDetails":`)
+	lCandDetails     = oai.NewLit(`"candidatesTokensDetails":`)
+	lCacheDetails    = oai.NewLit(`"cacheTokensDetails":`)
+	lToolUseDetails  = oai.NewLit(`"toolUsePromptTokensDetails":`)
+	lModality        = oai.NewLit(`{"modality":`)
+	lTokenCount      = oai.NewLit(`,"tokenCount":`)
 )
 
 // The first eight letters of usageMetadata's keys, as words (see
@@ -241,16 +243,16 @@ func scanUsage(b []byte, i int, e *event) int {
 				return -1
 			}
 			var slot int
-			var l *lit
-			switch word(p, i+1) {
+			var l *oai.Lit
+			switch oai.Word(p, i+1) {
 			case wPromptTo:
 				slot, l = tokPrompt, &lPromptCount
-				if !l.at(b, p, i) {
+				if !l.At(b, p, i) {
 					slot, l = details, &lPromptDetails
 				}
 			case wCandidat:
 				slot, l = tokCandidates, &lCandidatesCount
-				if !l.at(b, p, i) {
+				if !l.At(b, p, i) {
 					slot, l = details, &lCandDetails
 				}
 			case wTotalTok:
@@ -263,16 +265,16 @@ func scanUsage(b []byte, i int, e *event) int {
 				slot, l = details, &lCacheDetails
 			case wToolUseP:
 				slot, l = tokToolUse, &lToolUseCount
-				if !l.at(b, p, i) {
+				if !l.At(b, p, i) {
 					slot, l = details, &lToolUseDetails
 				}
 			default:
 				return -1
 			}
-			if !l.at(b, p, i) {
+			if !l.At(b, p, i) {
 				return -1
 			}
-			i += l.n
+			i += l.N
 			i = space(b, i)
 			if slot != details {
 				// Repeated counts are fine: the last one wins, as
@@ -320,27 +322,27 @@ func modalities(b []byte, p unsafe.Pointer, i int) int {
 	}
 	for {
 		// b[i] is '[' or ','.
-		if !lModality.at(b, p, i+1) {
+		if !lModality.At(b, p, i+1) {
 			return -1
 		}
-		i = space(b, i+1+lModality.n)
+		i = space(b, i+1+lModality.N)
 		// A short modality name ("TEXT", "IMAGE", …) is in one word.
 		if i+9 > n || b[i] != '"' {
 			return -1
 		}
-		if m := stops(word(p, i+1)) & highs; m != 0 {
+		if m := oai.Stops(oai.Word(p, i+1)) & oai.Highs; m != 0 {
 			i += 1 + bits.TrailingZeros64(m)>>3
 			if b[i] != '"' {
 				return -1
 			}
 			i++
-		} else if i = plainEnd(b, i); i < 0 {
+		} else if i = oai.PlainEnd(b, i); i < 0 {
 			return -1
 		}
-		if !lTokenCount.at(b, p, i) {
+		if !lTokenCount.At(b, p, i) {
 			return -1
 		}
-		if _, i = count(b, space(b, i+lTokenCount.n)); i < 0 || i+1 >= n || b[i] != '}' {
+		if _, i = count(b, space(b, i+lTokenCount.N)); i < 0 || i+1 >= n || b[i] != '}' {
 			return -1
 		}
 		i++
@@ -376,76 +378,6 @@ func space(b []byte, i int) int {
 	return i
 }
 
-// A lit is a fixed string of 8 to 32 bytes, as the four words that cover
-// it (overlapping when it is shorter than 32 bytes), so that comparing it
-// takes four loads and no call.
-type lit struct {
-	n              int
-	o1, o2         int // the offsets of the middle words
-	w0, w1, w2, w3 uint64
-}
-
-func mkLit(s string) lit {
-	if len(s) < 8 || len(s) > 32 {
-		panic("gemini: bad lit " + s)
-	}
-	l := lit{n: len(s), o1: min(8, len(s)-8), o2: min(16, len(s)-8)}
-	p := unsafe.Pointer(unsafe.StringData(s))
-	l.w0, l.w1, l.w2, l.w3 = word(p, 0), word(p, l.o1), word(p, l.o2), word(p, len(s)-8)
-	return l
-}
-
-// at reports whether b, whose data p points to, has l at i.
-func (l *lit) at(b []byte, p unsafe.Pointer, i int) bool {
-	return uint(i) <= uint(len(b)) && len(b)-i >= l.n && word(p, i) == l.w0 && word(p, i+l.o1) == l.w1 &&
-		word(p, i+l.o2) == l.w2 && word(p, i+l.n-8) == l.w3
-}
-
-// word loads the eight bytes at p+i.
-func word(p unsafe.Pointer, i int) uint64 { return *(*uint64)(unsafe.Add(p, i)) }
-
-// SWAR (a word at a time) tests of eight bytes: the lowest byte they flag
-// is the first byte that has the property (the ones above it may be
-// flagged wrongly, by borrows).
-const (
-	ones  = 0x0101010101010101
-	highs = 0x8080808080808080
-)
-
-// stops flags '"', '\\' and control characters.
-func stops(x uint64) uint64 {
-	q := x ^ ones*'"'
-	s := x ^ ones*'\\'
-	return ((q - ones) &^ q) | ((s - ones) &^ s) | ((x - ones*0x20) &^ x)
-}
-
-// plainEnd returns the offset past the string at b[i] ('"'), which must
-// have no escapes and no control characters (its contents are then what
-// gjson's Str would be), or -1.
-func plainEnd(b []byte, i int) int {
-	if i < 0 || i >= len(b) || b[i] != '"' {
-		return -1
-	}
-	p := unsafe.Pointer(unsafe.SliceData(b))
-	for i++; i+8 <= len(b); i += 8 {
-		if m := stops(word(p, i)) & highs; m != 0 {
-			i += bits.TrailingZeros64(m) >> 3
-			if b[i] != '"' {
-				return -1
-			}
-			return i + 1
-		}
-	}
-	for ; i < len(b); i++ {
-		if c := b[i]; c == '"' {
-			return i + 1
-		} else if c == '\\' || c < 0x20 {
-			return -1
-		}
-	}
-	return -1
-}
-
 // textEnd returns the offset past the string at b[i] ('"') if it is a
 // literal validString accepts (valid escapes, no control characters, valid
 // UTF-8), or -1.
@@ -457,15 +389,15 @@ func stringEnd(b []byte, i int, checkUTF8 bool) int {
 	if i < 0 || i >= len(b) || b[i] != '"' {
 		return -1
 	}
-	var high uint64 // highs when bytes above ASCII stop the scan
+	var high uint64 // oai.Highs when bytes above ASCII stop the scan
 	if checkUTF8 {
-		high = highs
+		high = oai.Highs
 	}
 	p := unsafe.Pointer(unsafe.SliceData(b))
 	for i++; i < len(b); {
 		if i+8 <= len(b) {
-			x := word(p, i)
-			if m := (stops(x) | x&high) & highs; m != 0 {
+			x := oai.Word(p, i)
+			if m := (oai.Stops(x) | x&high) & oai.Highs; m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
 			} else {
 				i += 8

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aignehub/hub/plugins/internal/plugintest"
 	"github.com/aignehub/hub/sdk/abi"
+	"github.com/aignehub/hub/sdk/oai"
 	"github.com/aignehub/hub/sdk/provider"
 )
 
@@ -250,7 +251,7 @@ func TestFastChunks(t *testing.T) {
 	fast, general := newTestPlugin(), newTestPlugin()
 	general.general = true
 	// And an event larger than the scratch buffer the plugin keeps.
-	evs := append(fastCorpus(t), `{"candidates": [{"content": {"parts": [{"text": "`+strings.Repeat("big ", scratchMax/3)+`"}]}}],"responseId": "big"}`)
+	evs := append(fastCorpus(t), `{"candidates": [{"content": {"parts": [{"text": "`+strings.Repeat("big ", oai.ScratchMax/3)+`"}]}}],"responseId": "big"}`)
 	for _, st := range streamStates(t, fast) {
 		var all []abi.Event
 		for _, ev := range evs {
@@ -301,7 +302,7 @@ func FuzzFastPath(f *testing.F) {
 func TestKeyWords(t *testing.T) {
 	for w, key := range map[uint64]string{wPromptTo: "promptTo", wCandidat: "candidat", wTotalTok: "totalTok",
 		wThoughts: "thoughts", wCachedCo: "cachedCo", wCacheTok: "cacheTok", wToolUseP: "toolUseP"} {
-		if got := word(unsafe.Pointer(unsafe.StringData(key)), 0); got != w {
+		if got := oai.Word(unsafe.Pointer(unsafe.StringData(key)), 0); got != w {
 			t.Errorf("%s: %#x, want %#x", key, got, w)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"strings"
-	"sync/atomic"
 	"unsafe"
 
 	"github.com/aignehub/hub/sdk/abi"
@@ -48,7 +47,7 @@ type plugin struct {
 	def           reqOpts
 	// general turns the stream's fast paths off (tests compare them).
 	general bool
-	scratch atomic.Pointer[scratch] // see scratch
+	scratch oai.ScratchPool // reused by StreamEvent
 }
 
 // reqOpts are the effective options of one request, read without

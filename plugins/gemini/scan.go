@@ -1,5 +1,7 @@
 package main
 
+import "github.com/aignehub/hub/sdk/oai"
+
 // scanGeneral is the second of the stream's readers (see fast.go): it
 // reads the same events as scanLayout, and more, in any member order and
 // whitespace, with any other members, as a state machine over the tokens
@@ -153,7 +155,7 @@ func scanGeneral(b []byte, e *event) bool {
 			} else {
 				// A key without escapes, which is then its value.
 				start := i
-				if i = plainEnd(b, i); i < 0 {
+				if i = oai.PlainEnd(b, i); i < 0 {
 					return false
 				}
 				k := str(b[start+1 : i-1])
@@ -281,7 +283,7 @@ func scanGeneral(b []byte, e *event) bool {
 				lit = b[start:i]
 			case wFinish, wModel, wID:
 				// No escapes, so that its bytes are gjson's Str.
-				if i = plainEnd(b, i); i < 0 {
+				if i = oai.PlainEnd(b, i); i < 0 {
 					return false
 				}
 				s := str(b[start+1 : i-1])

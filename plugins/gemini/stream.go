@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/aignehub/hub/sdk/abi"
@@ -178,8 +177,8 @@ func (p *plugin) emit(st *state, e *event, out *abi.StreamOut) error {
 	}
 	s := oai.Stream{ID: id, Model: model, Created: st.created}
 	flags, count := st.flags, st.count
-	sc := p.takeScratch(out)
-	buf, start := sc.buf, len(sc.buf)
+	sc := p.scratch.Take(out)
+	buf, start := sc.Buf, len(sc.Buf)
 	chunk := func() {
 		out.Chunks = append(out.Chunks, buf[start:len(buf):len(buf)])
 		start = len(buf)
@@ -189,9 +188,9 @@ func (p *plugin) emit(st *state, e *event, out *abi.StreamOut) error {
 		chunk()
 		flags |= fStarted
 	}
-	var f *frames
+	var f *oai.Frames
 	if e.n > 0 {
-		f = sc.framesFor(&s)
+		f = sc.FramesFor(&s)
 	}
 	for i := 0; i < e.n; i++ {
 		switch pt := e.part(i); pt.kind {
@@ -205,16 +204,16 @@ func (p *plugin) emit(st *state, e *event, out *abi.StreamOut) error {
 			count++
 			flags |= fSawCall
 		case partThought:
-			buf = f.reasoning.append(buf, pt.lit)
+			buf = f.Reasoning.Append(buf, pt.lit)
 			chunk()
 		default:
-			buf = f.content.append(buf, pt.lit)
+			buf = f.Content.Append(buf, pt.lit)
 			chunk()
 		}
 	}
 	if e.hasUsage {
-		sc.usage = e.usage
-		out.Usage = &sc.usage
+		sc.Usage = e.usage
+		out.Usage = &sc.Usage
 	}
 	if e.finish != "" {
 		reason := oai.FinishContentFilter
@@ -233,8 +232,8 @@ func (p *plugin) emit(st *state, e *event, out *abi.StreamOut) error {
 		}
 		out.Flags |= abi.StreamDone
 	}
-	sc.buf = buf
-	p.scratch.Store(sc)
+	sc.Buf = buf
+	p.scratch.Put(sc)
 	if flags != st.flags || count != st.count {
 		ns := make([]byte, len(out.State))
 		copy(ns, out.State)
@@ -243,102 +242,6 @@ func (p *plugin) emit(st *state, e *event, out *abi.StreamOut) error {
 		out.State = ns
 	}
 	return nil
-}
-
-// scratch is what StreamEvent reuses from one event to the next: the
-// buffer its chunks are written in, the usage it reports, and the frames
-// of the stream's delta chunks. Chunks and usage must stay valid until the
-// SDK has copied them into the export's result, at the end of the export
-// call, so a scratch belongs to one StreamOut (the SDK's dispatcher reuses
-// one for every call; a Wasm instance has one dispatcher and runs one call
-// at a time): its buffer starts over only when that StreamOut holds no
-// chunks yet (a new call), and a call for another StreamOut gets a new
-// scratch. The scratch is only a cache: what a call returns never depends
-// on what an earlier call left in it.
-type scratch struct {
-	owner  *abi.StreamOut
-	buf    []byte
-	usage  abi.Usage
-	frames *frames // the last stream's, nil before the first
-}
-
-// takeScratch returns the scratch for out, for the caller alone until it
-// stores it back in p.scratch (natively, calls may run concurrently).
-func (p *plugin) takeScratch(out *abi.StreamOut) *scratch {
-	sc := p.scratch.Swap(nil)
-	switch {
-	case sc == nil:
-		return &scratch{owner: out, buf: make([]byte, 0, scratchSize)}
-	case sc.owner != out:
-		// Another StreamOut's chunks may still point into sc.buf: leave
-		// it to them. Frames are never modified, so they can be shared.
-		return &scratch{owner: out, buf: make([]byte, 0, scratchSize), frames: sc.frames}
-	case len(out.Chunks) == 0 && cap(sc.buf) > scratchMax:
-		sc.buf = make([]byte, 0, scratchSize) // let a huge event's buffer go
-	case len(out.Chunks) == 0:
-		sc.buf = sc.buf[:0]
-	}
-	return sc
-}
-
-// The scratch buffer's first size, and the size above which it is not
-// kept from one call to the next.
-const (
-	scratchSize = 1 << 10
-	scratchMax  = 64 << 10
-)
-
-// frames are the content and reasoning delta chunks of one stream (id,
-// model, created) around their text.
-type frames struct {
-	id, model          string // copies
-	created            int64
-	content, reasoning frame
-}
-
-// framesFor returns the frames of s's chunks, made anew when s is not the
-// stream of the last ones.
-func (sc *scratch) framesFor(s *oai.Stream) *frames {
-	if f := sc.frames; f != nil && f.id == s.ID && f.model == s.Model && f.created == s.Created {
-		return f
-	}
-	f := &frames{id: strings.Clone(s.ID), model: strings.Clone(s.Model), created: s.Created}
-	w := &oai.Stream{ID: f.id, Model: f.model, Created: f.created} // s stays on the caller's stack
-	f.content = frameOf(w.AppendContent)
-	f.reasoning = frameOf(w.AppendReasoning)
-	sc.frames = f
-	return f
-}
-
-// A frame is a chunk writer's output around the JSON string literal it is
-// given: writing a chunk is then three copies.
-type frame struct {
-	head, tail []byte
-	write      func(dst []byte, raw string) []byte // the writer, when it did not show one frame
-}
-
-// frameOf finds write's frame by writing two chunks, and keeps write
-// itself if they do not share one.
-func frameOf(write func(dst []byte, raw string) []byte) frame {
-	const probe = `"\u0000"`
-	a, b := write(nil, probe), write(nil, `"x"`)
-	if at := bytes.Index(a, []byte(probe)); at >= 0 {
-		head, tail := a[:at:at], a[at+len(probe):]
-		if string(b) == string(head)+`"x"`+string(tail) {
-			return frame{head: head, tail: tail}
-		}
-	}
-	return frame{write: write}
-}
-
-// append writes the chunk of lit, a valid JSON string literal.
-func (f *frame) append(dst []byte, lit string) []byte {
-	if f.write != nil {
-		return f.write(dst, lit)
-	}
-	dst = append(dst, f.head...)
-	dst = append(dst, lit...)
-	return append(dst, f.tail...)
 }
 
 var finishKey = []byte(`"finishReason"`)

@@ -4,6 +4,8 @@ import (
 	"math/bits"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/aignehub/hub/sdk/oai"
 )
 
 // The stream's fast path. Nearly every line of an /api/chat stream is a
@@ -24,43 +26,43 @@ import (
 
 // The layout's fixed strings.
 var (
-	lModel     = mkLit(`{"model":`)
-	lCreated   = mkLit(`,"created_at":`)
-	lMessage   = mkLit(`,"message":{"role":"assistant",`)
-	lContent   = mkLit(`"content":`)
-	lThinking  = mkLit(`,"thinking":`)
-	lDoneFalse = mkLit(`},"done":false}`)
+	lModel     = oai.NewLit(`{"model":`)
+	lCreated   = oai.NewLit(`,"created_at":`)
+	lMessage   = oai.NewLit(`,"message":{"role":"assistant",`)
+	lContent   = oai.NewLit(`"content":`)
+	lThinking  = oai.NewLit(`,"thinking":`)
+	lDoneFalse = oai.NewLit(`},"done":false}`)
 )
 
 // scanLine reads data (trimmed, not empty) into l, which must be zero. It
 // returns false, leaving l in any state, for a line readLine must read.
 func scanLine(b []byte, l *line) bool {
 	p := unsafe.Pointer(unsafe.SliceData(b))
-	if !lModel.at(b, p, 0) {
+	if !lModel.At(b, p, 0) {
 		return false
 	}
-	i := plainEnd(b, lModel.n)
-	if !lCreated.at(b, p, i) {
+	i := oai.PlainEnd(b, lModel.N)
+	if !lCreated.At(b, p, i) {
 		return false
 	}
-	l.model = unsafeString(b[lModel.n+1 : i-1])
-	j := i + lCreated.n
-	if i = plainEnd(b, j); !lMessage.at(b, p, i) {
+	l.model = unsafeString(b[lModel.N+1 : i-1])
+	j := i + lCreated.N
+	if i = oai.PlainEnd(b, j); !lMessage.At(b, p, i) {
 		return false
 	}
 	l.createdAt = unsafeString(b[j+1 : i-1])
-	if i += lMessage.n; !lContent.at(b, p, i) {
+	if i += lMessage.N; !lContent.At(b, p, i) {
 		return false
 	}
-	j = i + lContent.n
+	j = i + lContent.N
 	if i = textEnd(b, j); i < 0 {
 		return false
 	}
 	if i-j > 2 {
 		l.content = unsafeString(b[j:i])
 	}
-	if lThinking.at(b, p, i) {
-		j = i + lThinking.n
+	if lThinking.At(b, p, i) {
+		j = i + lThinking.N
 		if i = textEnd(b, j); i < 0 {
 			return false
 		}
@@ -68,78 +70,7 @@ func scanLine(b []byte, l *line) bool {
 			l.thinking = unsafeString(b[j:i])
 		}
 	}
-	return lDoneFalse.at(b, p, i) && i+lDoneFalse.n == len(b)
-}
-
-// A lit is a fixed string of 8 to 32 bytes, as the four words that cover
-// it (overlapping when it is shorter than 32 bytes), so that comparing it
-// takes four loads and no call.
-type lit struct {
-	n              int
-	o1, o2         int // the offsets of the middle words
-	w0, w1, w2, w3 uint64
-}
-
-func mkLit(s string) lit {
-	if len(s) < 8 || len(s) > 32 {
-		panic("ollama: bad lit " + s)
-	}
-	l := lit{n: len(s), o1: min(8, len(s)-8), o2: min(16, len(s)-8)}
-	p := unsafe.Pointer(unsafe.StringData(s))
-	l.w0, l.w1, l.w2, l.w3 = word(p, 0), word(p, l.o1), word(p, l.o2), word(p, len(s)-8)
-	return l
-}
-
-// at reports whether b, whose data p points to, has l at i (false for a
-// negative i).
-func (l *lit) at(b []byte, p unsafe.Pointer, i int) bool {
-	return uint(i) <= uint(len(b)) && len(b)-i >= l.n && word(p, i) == l.w0 && word(p, i+l.o1) == l.w1 &&
-		word(p, i+l.o2) == l.w2 && word(p, i+l.n-8) == l.w3
-}
-
-// word loads the eight bytes at p+i.
-func word(p unsafe.Pointer, i int) uint64 { return *(*uint64)(unsafe.Add(p, i)) }
-
-// SWAR (a word at a time) tests of eight bytes: the lowest byte they flag
-// is the first byte that has the property (the ones above it may be
-// flagged wrongly, by borrows).
-const (
-	ones  = 0x0101010101010101
-	highs = 0x8080808080808080
-)
-
-// stops flags '"', '\\' and control characters (under highs).
-func stops(x uint64) uint64 {
-	q := x ^ ones*'"'
-	s := x ^ ones*'\\'
-	return ((q - ones) &^ q) | ((s - ones) &^ s) | ((x - ones*0x20) &^ x)
-}
-
-// plainEnd returns the offset past the string at b[i] ('"'), which must
-// have no escapes and no control characters (its contents are then what
-// gjson's Str would be), or -1.
-func plainEnd(b []byte, i int) int {
-	if i < 0 || i >= len(b) || b[i] != '"' {
-		return -1
-	}
-	p := unsafe.Pointer(unsafe.SliceData(b))
-	for i++; i+8 <= len(b); i += 8 {
-		if m := stops(word(p, i)) & highs; m != 0 {
-			i += bits.TrailingZeros64(m) >> 3
-			if b[i] != '"' {
-				return -1
-			}
-			return i + 1
-		}
-	}
-	for ; i < len(b); i++ {
-		if c := b[i]; c == '"' {
-			return i + 1
-		} else if c == '\\' || c < 0x20 {
-			return -1
-		}
-	}
-	return -1
+	return lDoneFalse.At(b, p, i) && i+lDoneFalse.N == len(b)
 }
 
 // textEnd returns the offset past the string at b[i] ('"') if it is a
@@ -151,7 +82,7 @@ func textEnd(b []byte, i int) int {
 	p := unsafe.Pointer(unsafe.SliceData(b))
 	for i++; i < len(b); {
 		if i+8 <= len(b) {
-			m := (stops(word(p, i)) | word(p, i)) & highs
+			m := (oai.Stops(oai.Word(p, i)) | oai.Word(p, i)) & oai.Highs
 			if m == 0 {
 				i += 8
 				continue

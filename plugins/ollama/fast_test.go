@@ -9,6 +9,7 @@ import (
 
 	"github.com/aignehub/hub/plugins/internal/plugintest"
 	"github.com/aignehub/hub/sdk/abi"
+	"github.com/aignehub/hub/sdk/oai"
 	"github.com/aignehub/hub/sdk/provider"
 )
 
@@ -157,7 +158,7 @@ func TestFastChunks(t *testing.T) {
 	fast, general := newPlugin(nil), newPlugin(nil)
 	general.general = true
 	// And a line larger than the scratch buffer the plugin keeps.
-	lines := append(fastCorpus(t), `{"model":"m","created_at":"t","message":{"role":"assistant","content":"`+strings.Repeat("big ", scratchMax/3)+`"},"done":false}`)
+	lines := append(fastCorpus(t), `{"model":"m","created_at":"t","message":{"role":"assistant","content":"`+strings.Repeat("big ", oai.ScratchMax/3)+`"},"done":false}`)
 	for _, st := range streamStates() {
 		var all []abi.Event
 		for _, l := range lines {

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"strings"
-	"sync/atomic"
 	"unicode/utf8"
 	"unsafe"
 
@@ -45,7 +44,7 @@ type plugin struct {
 	defaults settings
 	// general turns the stream's fast path off (tests compare the two).
 	general bool
-	scratch atomic.Pointer[scratch] // see scratch
+	scratch oai.ScratchPool // reused by StreamEvent
 }
 
 func newPlugin(cfg []byte) *plugin {

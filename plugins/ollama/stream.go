@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"strings"
 
 	"github.com/aignehub/hub/sdk/abi"
 	"github.com/aignehub/hub/sdk/oai"
@@ -120,8 +119,8 @@ func (p *plugin) emit(l *line, out *abi.StreamOut) error {
 		changed = true
 	}
 	s := oai.Stream{ID: st.id, Model: l.model, Created: st.created}
-	sc := p.takeScratch(out)
-	buf, start := sc.buf, len(sc.buf)
+	sc := p.scratch.Take(out)
+	buf, start := sc.Buf, len(sc.Buf)
 	chunk := func() {
 		out.Chunks = append(out.Chunks, buf[start:len(buf):len(buf)])
 		start = len(buf)
@@ -131,13 +130,13 @@ func (p *plugin) emit(l *line, out *abi.StreamOut) error {
 		chunk()
 	}
 	if l.thinking != "" || l.content != "" {
-		f := sc.framesFor(&s)
+		f := sc.FramesFor(&s)
 		if l.thinking != "" {
-			buf = f.reasoning.append(buf, l.thinking)
+			buf = f.Reasoning.Append(buf, l.thinking)
 			chunk()
 		}
 		if l.content != "" {
-			buf = f.content.append(buf, l.content)
+			buf = f.Content.Append(buf, l.content)
 			chunk()
 		}
 	}
@@ -152,16 +151,16 @@ func (p *plugin) emit(l *line, out *abi.StreamOut) error {
 	if l.done {
 		buf = s.AppendFinish(buf, finishReason(l.reason, st.tools > 0))
 		chunk()
-		sc.usage = abi.Usage{InputTokens: l.input, OutputTokens: l.output}
+		sc.Usage = abi.Usage{InputTokens: l.input, OutputTokens: l.output}
 		if st.flags&stWantUsage != 0 {
-			buf = s.AppendUsage(buf, &sc.usage)
+			buf = s.AppendUsage(buf, &sc.Usage)
 			chunk()
 		}
-		out.Usage = &sc.usage
+		out.Usage = &sc.Usage
 		out.Flags |= abi.StreamDone
 	}
-	sc.buf = buf
-	p.scratch.Store(sc)
+	sc.Buf = buf
+	p.scratch.Put(sc)
 	if changed {
 		out.State = st.encode()
 	}
@@ -173,100 +172,4 @@ func (p *plugin) emit(l *line, out *abi.StreamOut) error {
 // validating the whole line).
 func validText(v gjson.Result) bool {
 	return !v.Exists() || v.Type == gjson.Null || v.Type == gjson.String && gjson.Valid(v.Raw)
-}
-
-// scratch is what StreamEvent reuses from one line to the next: the buffer
-// its chunks are written in, the usage it reports, and the frames of the
-// stream's delta chunks. Chunks and usage must stay valid until the SDK
-// has copied them into the export's result, at the end of the export call,
-// so a scratch belongs to one StreamOut (the SDK's dispatcher reuses one
-// for every call; a Wasm instance has one dispatcher and runs one call at
-// a time): its buffer starts over only when that StreamOut holds no chunks
-// yet (a new call), and a call for another StreamOut gets a new scratch.
-// The scratch is only a cache: what a call returns never depends on what
-// an earlier call left in it.
-type scratch struct {
-	owner  *abi.StreamOut
-	buf    []byte
-	usage  abi.Usage
-	frames *frames // the last stream's, nil before the first
-}
-
-// takeScratch returns the scratch for out, for the caller alone until it
-// stores it back in p.scratch (natively, calls may run concurrently).
-func (p *plugin) takeScratch(out *abi.StreamOut) *scratch {
-	sc := p.scratch.Swap(nil)
-	switch {
-	case sc == nil:
-		return &scratch{owner: out, buf: make([]byte, 0, scratchSize)}
-	case sc.owner != out:
-		// Another StreamOut's chunks may still point into sc.buf: leave
-		// it to them. Frames are never modified, so they can be shared.
-		return &scratch{owner: out, buf: make([]byte, 0, scratchSize), frames: sc.frames}
-	case len(out.Chunks) == 0 && cap(sc.buf) > scratchMax:
-		sc.buf = make([]byte, 0, scratchSize) // let a huge event's buffer go
-	case len(out.Chunks) == 0:
-		sc.buf = sc.buf[:0]
-	}
-	return sc
-}
-
-// The scratch buffer's first size, and the size above which it is not
-// kept from one call to the next.
-const (
-	scratchSize = 1 << 10
-	scratchMax  = 64 << 10
-)
-
-// frames are the content and reasoning delta chunks of one stream (id,
-// model, created) around their text.
-type frames struct {
-	id, model          string // copies
-	created            int64
-	content, reasoning frame
-}
-
-// framesFor returns the frames of s's chunks, made anew when s is not the
-// stream of the last ones.
-func (sc *scratch) framesFor(s *oai.Stream) *frames {
-	if f := sc.frames; f != nil && f.id == s.ID && f.model == s.Model && f.created == s.Created {
-		return f
-	}
-	f := &frames{id: strings.Clone(s.ID), model: strings.Clone(s.Model), created: s.Created}
-	w := &oai.Stream{ID: f.id, Model: f.model, Created: f.created} // s stays on the caller's stack
-	f.content = frameOf(w.AppendContent)
-	f.reasoning = frameOf(w.AppendReasoning)
-	sc.frames = f
-	return f
-}
-
-// A frame is a chunk writer's output around the JSON string literal it is
-// given: writing a chunk is then three copies.
-type frame struct {
-	head, tail []byte
-	write      func(dst []byte, raw string) []byte // the writer, when it did not show one frame
-}
-
-// frameOf finds write's frame by writing two chunks, and keeps write
-// itself if they do not share one.
-func frameOf(write func(dst []byte, raw string) []byte) frame {
-	const probe = `"\u0000"`
-	a, b := write(nil, probe), write(nil, `"x"`)
-	if at := bytes.Index(a, []byte(probe)); at >= 0 {
-		head, tail := a[:at:at], a[at+len(probe):]
-		if string(b) == string(head)+`"x"`+string(tail) {
-			return frame{head: head, tail: tail}
-		}
-	}
-	return frame{write: write}
-}
-
-// append writes the chunk of lit, a valid JSON string literal.
-func (f *frame) append(dst []byte, lit string) []byte {
-	if f.write != nil {
-		return f.write(dst, lit)
-	}
-	dst = append(dst, f.head...)
-	dst = append(dst, lit...)
-	return append(dst, f.tail...)
 }

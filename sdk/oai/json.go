@@ -10,9 +10,18 @@ import (
 const hexDigits = "0123456789abcdef"
 
 // AppendString appends s as a JSON string literal. Invalid UTF-8 becomes
-// U+FFFD, as encoding/json does; "<", ">" and "&" are left alone.
+// U+FFFD, as encoding/json does; "<", ">" and "&" are left alone (as OpenAI
+// does); U+2028 and U+2029 are escaped (valid JSON, but they break
+// JavaScript consumers).
 func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
+	dst = AppendEscaped(dst, s)
+	return append(dst, '"')
+}
+
+// AppendEscaped appends the escaped contents of s as a JSON string, without
+// the quotes.
+func AppendEscaped(dst []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -55,8 +64,7 @@ func AppendString(dst []byte, s string) []byte {
 		}
 		i += size
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return append(dst, s[start:]...)
 }
 
 // AppendInt appends a JSON integer.

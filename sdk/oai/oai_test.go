@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/aignehub/hub/sdk/abi"
 	"github.com/tidwall/gjson"
@@ -290,4 +291,42 @@ func FuzzValidLiteral(f *testing.F) {
 			t.Fatalf("ValidLiteral(%q) disagrees with encoding/json", raw)
 		}
 	})
+}
+
+func TestSWAR(t *testing.T) {
+	l := NewLit(`"text": "`)
+	b := []byte(`{"text": "hello world, this is plain"}`)
+	p := unsafe.Pointer(unsafe.SliceData(b))
+	if !l.At(b, p, 1) || l.At(b, p, 0) || l.At(b, p, -1) || l.At(b, p, len(b)-3) {
+		t.Fatal("Lit.At")
+	}
+	for in, want := range map[string]int{`"abc"`: 5, `"a long plain string past eight"x`: 32, `"esc\"aped"`: -1, "\"ctl\x01\"": -1, `"open`: -1, `x`: -1} {
+		if got := PlainEnd([]byte(in), 0); got != want {
+			t.Errorf("PlainEnd(%q) = %d, want %d", in, got, want)
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("NewLit of a short string must panic")
+		}
+	}()
+	NewLit("short")
+}
+
+func TestEachToolCall(t *testing.T) {
+	calls := gjson.Parse(`[{"id":"c1","function":{"name":"f","arguments":"{\"a\":1}"}},{"id":"c2","function":{"name":"g","arguments":""}}]`)
+	var got []string
+	if bad := EachToolCall(calls, "x", func(id, name, input string) bool { got = append(got, id+" "+name+" "+input); return true }); bad != nil {
+		t.Fatal(bad)
+	}
+	if !reflect.DeepEqual(got, []string{`c1 f {"a":1}`, `c2 g {}`}) {
+		t.Fatal(got)
+	}
+	bad := EachToolCall(gjson.Parse(`[{"id":"c1","function":{"name":"f"}},{"id":"c2","function":{"name":"g","arguments":"[1]"}}]`), "bedrock", func(string, string, string) bool { return true })
+	if bad == nil || bad.Index != 1 || bad.Member != ".function.arguments" || !strings.Contains(bad.Err, "bedrock") {
+		t.Fatalf("%+v", bad)
+	}
+	if bad := EachToolCall(gjson.Parse(`[{"function":{"name":"f"}}]`), "x", func(string, string, string) bool { return true }); bad == nil || bad.Index != 0 || bad.Member != "" {
+		t.Fatalf("%+v", bad)
+	}
 }

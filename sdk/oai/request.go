@@ -211,3 +211,54 @@ func ToolCallID(requestID string, ordinal int) string {
 	}
 	return string(b[:])
 }
+
+// ToolCall errors of EachToolCall, by the offending member relative to the
+// call ("" for the call itself, ".function.arguments").
+type ToolCallError struct {
+	Index  int    // the call's index in tool_calls
+	Member string // "" or ".function.arguments"
+	Err    string // the message
+}
+
+// EachToolCall calls fn with the id, function name and arguments (as a JSON
+// object text, see ToolArgs) of each tool call in an assistant message's
+// tool_calls, in order, until fn returns false. A call without an id or a
+// function name, or whose arguments are not a JSON object, stops the walk
+// and is returned, for the plugin to answer as a 400 naming the call;
+// provider names the upstream in that message.
+func EachToolCall(calls gjson.Result, provider string, fn func(id, name, input string) bool) *ToolCallError {
+	var bad *ToolCallError
+	j := -1
+	calls.ForEach(func(_, tc gjson.Result) bool {
+		j++
+		var id, name, args gjson.Result
+		tc.ForEach(func(k, v gjson.Result) bool {
+			switch k.Str {
+			case "id":
+				id = v
+			case "function":
+				v.ForEach(func(k, v gjson.Result) bool {
+					switch k.Str {
+					case "name":
+						name = v
+					case "arguments":
+						args = v
+					}
+					return true
+				})
+			}
+			return true
+		})
+		if id.String() == "" || name.String() == "" {
+			bad = &ToolCallError{Index: j, Err: "a tool call needs an id and a function name"}
+			return false
+		}
+		input, ok := ToolArgs(args.String())
+		if !ok {
+			bad = &ToolCallError{Index: j, Member: ".function.arguments", Err: "tool call arguments must be a JSON object for " + provider}
+			return false
+		}
+		return fn(id.String(), name.String(), input)
+	})
+	return bad
+}
