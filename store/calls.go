@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -56,6 +57,30 @@ type Call struct {
 	TTFB     time.Duration // to the first byte sent to the client; stored in µs
 	Duration time.Duration // to the end of the call; stored in µs
 	Attempts int           // upstream attempts, failovers included
+
+	// AttemptLog has one entry per upstream attempt, retries and failovers
+	// included, written to call_attempts (under the call's RequestID) in
+	// the same transaction as the call. Empty means none are recorded.
+	// Calls does not read it back; see [Store.AttemptsByRequest].
+	AttemptLog []Attempt
+}
+
+// An Attempt is one row of call_attempts: one upstream attempt of a call.
+type Attempt struct {
+	Attempt int // 1-based, unique within the call
+	// StartedAt is when the attempt began; zero means the call's CreatedAt.
+	StartedAt time.Time
+	Provider  string
+	// CredentialID is the credential the attempt used; zero means none
+	// (stored as NULL).
+	CredentialID  int64
+	UpstreamModel string
+	Status        string // CallOK, CallError or CallAborted
+	HTTPStatus    int    // the upstream's status; zero if none came
+	ErrorType     string
+	// ErrorMessage is stored truncated to 4 KiB.
+	ErrorMessage string
+	Duration     time.Duration // stored in µs
 }
 
 // validate checks what the schema would otherwise reject, so that one bad
@@ -65,6 +90,21 @@ func (c *Call) validate() error {
 	case CallOK, CallError, CallAborted:
 	default:
 		return fmt.Errorf("invalid status %q", c.Status)
+	}
+	seen := make(map[int]bool, len(c.AttemptLog))
+	for i, a := range c.AttemptLog {
+		switch a.Status {
+		case CallOK, CallError, CallAborted:
+		default:
+			return fmt.Errorf("attempt %d: invalid status %q", i, a.Status)
+		}
+		if a.Attempt < 1 {
+			return fmt.Errorf("attempt %d: invalid attempt number %d", i, a.Attempt)
+		}
+		if seen[a.Attempt] {
+			return fmt.Errorf("attempt %d: duplicate attempt number %d", i, a.Attempt)
+		}
+		seen[a.Attempt] = true
 	}
 	return nil
 }
@@ -145,9 +185,12 @@ func scanCall(stmt *sqlite.Stmt) Call {
 	}
 }
 
-// insertCallSQL is call_insert.sql, read once: the recorder prepares it on
-// every batch.
-var insertCallSQL = mustReadQuery("call_insert.sql")
+// insertCallSQL and insertAttemptSQL are call_insert.sql and
+// attempt_insert.sql, read once: the recorder prepares them on every batch.
+var (
+	insertCallSQL    = mustReadQuery("call_insert.sql")
+	insertAttemptSQL = mustReadQuery("attempt_insert.sql")
+)
 
 func mustReadQuery(name string) string {
 	b, err := queryFiles.ReadFile("queries/" + name)
@@ -157,13 +200,15 @@ func mustReadQuery(name string) string {
 	return strings.TrimSpace(string(b))
 }
 
-// insertCalls inserts calls with the cached statement for call_insert.sql.
-// The caller owns the transaction.
+// insertCalls inserts calls, and their attempts, with the cached
+// statements for call_insert.sql and attempt_insert.sql. The caller owns
+// the transaction.
 func insertCalls(conn *sqlite.Conn, calls []Call) (err error) {
 	stmt, err := conn.Prepare(insertCallSQL)
 	if err != nil {
 		return err
 	}
+	var attemptStmt *sqlite.Stmt
 	for i := range calls {
 		c := &calls[i]
 		stmt.SetText(":request_id", c.RequestID)
@@ -201,8 +246,90 @@ func insertCalls(conn *sqlite.Conn, calls []Call) (err error) {
 		if err != nil {
 			return fmt.Errorf("insert call %q: %w", c.RequestID, err)
 		}
+		if len(c.AttemptLog) == 0 {
+			continue
+		}
+		if attemptStmt == nil {
+			if attemptStmt, err = conn.Prepare(insertAttemptSQL); err != nil {
+				return err
+			}
+		}
+		if err := insertAttempts(attemptStmt, c); err != nil {
+			return fmt.Errorf("insert call %q: %w", c.RequestID, err)
+		}
 	}
 	return nil
+}
+
+// insertAttempts inserts c's attempts with stmt, attempt_insert.sql.
+func insertAttempts(stmt *sqlite.Stmt, c *Call) error {
+	for i := range c.AttemptLog {
+		a := &c.AttemptLog[i]
+		started := a.StartedAt
+		if started.IsZero() {
+			started = c.CreatedAt
+		}
+		stmt.SetText(":request_id", c.RequestID)
+		stmt.SetInt64(":attempt", int64(a.Attempt))
+		stmt.SetInt64(":started_at", started.UnixMilli())
+		stmt.SetText(":provider", a.Provider)
+		if a.CredentialID == 0 {
+			stmt.SetNull(":credential_id")
+		} else {
+			stmt.SetInt64(":credential_id", a.CredentialID)
+		}
+		stmt.SetText(":upstream_model", a.UpstreamModel)
+		stmt.SetText(":status", a.Status)
+		stmt.SetInt64(":http_status", int64(a.HTTPStatus))
+		stmt.SetText(":error_type", a.ErrorType)
+		stmt.SetText(":error_message", truncateUTF8(a.ErrorMessage, maxErrorMessage))
+		stmt.SetInt64(":duration_us", a.Duration.Microseconds())
+		_, err := stmt.Step()
+		if rerr := stmt.Reset(); err == nil {
+			err = rerr
+		}
+		if err != nil {
+			return fmt.Errorf("attempt %d: %w", a.Attempt, err)
+		}
+	}
+	return nil
+}
+
+// maxAttempts bounds what AttemptsByRequest reads for one request ID.
+const maxAttempts = 1000
+
+// AttemptsByRequest returns the upstream attempts recorded for the call(s)
+// with the given request ID, by attempt number (at most 1000). It returns
+// none, not an error, for an unknown request ID.
+func (s *Store) AttemptsByRequest(ctx context.Context, requestID string) ([]Attempt, error) {
+	if requestID == "" {
+		return nil, errors.New("attempts by request: empty request id")
+	}
+	var out []Attempt
+	err := s.read(ctx, func(conn *sqlite.Conn) error {
+		return sqlitex.ExecuteFS(conn, queries, "attempts_by_request.sql", &sqlitex.ExecOptions{
+			Named: map[string]any{":request_id": requestID, ":limit": maxAttempts},
+			ResultFunc: func(stmt *sqlite.Stmt) error {
+				out = append(out, Attempt{
+					Attempt:       int(stmt.GetInt64("attempt")),
+					StartedAt:     timeCol(stmt, "started_at"),
+					Provider:      stmt.GetText("provider"),
+					CredentialID:  stmt.GetInt64("credential_id"), // NULL reads as 0
+					UpstreamModel: stmt.GetText("upstream_model"),
+					Status:        stmt.GetText("status"),
+					HTTPStatus:    int(stmt.GetInt64("http_status")),
+					ErrorType:     stmt.GetText("error_type"),
+					ErrorMessage:  stmt.GetText("error_message"),
+					Duration:      time.Duration(stmt.GetInt64("duration_us")) * time.Microsecond,
+				})
+				return nil
+			},
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("attempts of request %q: %w", requestID, err)
+	}
+	return out, nil
 }
 
 // truncateUTF8 cuts s to at most n bytes without splitting a character.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -68,7 +69,7 @@ func TestCallRoundTrip(t *testing.T) {
 		t.Error("ID not set")
 	}
 	g.ID = 0
-	if g != full {
+	if !reflect.DeepEqual(g, full) {
 		t.Errorf("round trip:\n got %+v\nwant %+v", g, full)
 	}
 
@@ -143,5 +144,76 @@ func TestCallsFilter(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestAttemptsRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t, Options{})
+	r := NewRecorder(s, RecorderOptions{Logger: quietLogger()})
+	defer closeRecorder(t, r)
+
+	created := time.UnixMilli(1_700_000_000_000)
+	attempts := []Attempt{
+		{
+			Attempt: 2, StartedAt: created.Add(300 * time.Millisecond), Provider: "azure", CredentialID: 9,
+			UpstreamModel: "gpt-4o-2024-08-06", Status: CallOK, HTTPStatus: 200, Duration: 1500 * time.Microsecond,
+		},
+		{
+			Attempt: 1, StartedAt: created, Provider: "openai", CredentialID: 4, UpstreamModel: "gpt-4o",
+			Status: CallError, HTTPStatus: 429, ErrorType: "rate_limit_exceeded",
+			ErrorMessage: strings.Repeat("x", maxErrorMessage+100), Duration: 250 * time.Millisecond,
+		},
+	}
+	c := Call{RequestID: "req-failover", CreatedAt: created, Status: CallOK, Attempts: 2, AttemptLog: attempts}
+	if err := r.Record(c); err != nil {
+		t.Fatal(err)
+	}
+	// The caller may reuse its slice once Record returns.
+	attempts[0].Provider = "changed"
+	minimal := Call{RequestID: "req-min", CreatedAt: created, Status: CallAborted,
+		AttemptLog: []Attempt{{Attempt: 1, Status: CallAborted}}}
+	if err := r.Record(minimal); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Record(Call{RequestID: "req-none", Status: CallOK}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := s.AttemptsByRequest(ctx, "req-failover")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Attempt{attempts[1], attempts[0]}
+	want[0].ErrorMessage = want[0].ErrorMessage[:maxErrorMessage]
+	want[1].Provider = "azure"
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("AttemptsByRequest:\n got %+v\nwant %+v", got, want)
+	}
+
+	got, err = s.AttemptsByRequest(ctx, "req-min")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || !got[0].StartedAt.Equal(created) || got[0].CredentialID != 0 {
+		t.Errorf("minimal attempt = %+v", got)
+	}
+	if n := queryInt(t, s, "SELECT count(*) FROM call_attempts WHERE request_id = 'req-min' AND credential_id IS NULL;"); n != 1 {
+		t.Error("zero CredentialID not stored as NULL")
+	}
+	for _, id := range []string{"req-none", "unknown"} {
+		if got, err := s.AttemptsByRequest(ctx, id); err != nil || len(got) != 0 {
+			t.Errorf("AttemptsByRequest(%s) = %+v, %v", id, got, err)
+		}
+	}
+	if _, err := s.AttemptsByRequest(ctx, ""); err == nil {
+		t.Error("AttemptsByRequest(\"\") succeeded")
+	}
+	// Calls does not read attempts back.
+	if calls, err := s.Calls(ctx, CallFilter{RequestID: "req-failover"}); err != nil || len(calls) != 1 || calls[0].AttemptLog != nil || calls[0].Attempts != 2 {
+		t.Errorf("Calls = %+v, %v", calls, err)
 	}
 }

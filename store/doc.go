@@ -27,6 +27,29 @@
 // the others; the busy timeout ([Options].BusyTimeout) is left to arbitrate
 // with other processes, such as the hub's admin commands.
 //
+// # Changes, audit and versions
+//
+// Every administrative change (providers, credentials, API keys,
+// accounts, model rates) is one method and one transaction. When the
+// method's context carries an [Actor] (see [WithActor]): an admin API key
+// ("key:12:sk-hub-AbCdEf"), the CLI ("cli:root") or the config seeding
+// ("config"), the method appends its audit_log row in that same
+// transaction, so that a change is never committed without its audit row
+// nor an audit row without its change. Without an Actor nothing is
+// audited; an Actor with an empty name fails the change. Audit details
+// name the fields set and never hold a secret: a stored credential appears
+// as its masked hint. A change that would change nothing writes nothing
+// (no audit row, no version bump, UpdatedAt left alone), which keeps
+// seeding from hub.toml on every start free. [Store.AppendAudit] adds
+// entries for events that are not store changes; recording a key's use
+// ([Store.TouchAPIKey]) is never audited.
+//
+// Triggers count changes in the versions table: [Store.KeysVersion] for
+// API keys and [Store.ProvidersVersion] for providers and credentials.
+// Other processes (the CLI against a running hub) change the same
+// database, so a hub polls these counters to know when to reload its
+// caches and routing.
+//
 // # Durability
 //
 // Connections run in WAL mode with synchronous=NORMAL. A committed
@@ -42,8 +65,10 @@
 // per batch of queued calls (group commit). SQLite allows one writer at a
 // time anyway, so a single writer that batches turns thousands of
 // per-request transactions into a few, and keeps the write lock free for
-// the rare administrative writes. A call is durable once its batch commits;
-// the calls still queued when the process dies are lost, which bounds the
-// loss by the queue size. A Recorder blocks rather than drops when it falls
-// behind.
+// the rare administrative writes. A call's upstream attempts (retries,
+// failovers) go to call_attempts in the same transaction as the call, so a
+// call is recorded whole or not at all. A call is durable once its batch
+// commits; the calls still queued when the process dies are lost, which
+// bounds the loss by the queue size. A Recorder blocks rather than drops
+// when it falls behind.
 package store

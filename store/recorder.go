@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,7 +65,8 @@ type RecorderStats struct {
 	Queued   int    // calls waiting to be written now
 }
 
-// A Recorder writes [Call] rows to model_calls from one goroutine, with
+// A Recorder writes [Call] rows to model_calls, each with its
+// [Call].AttemptLog rows in call_attempts, from one goroutine, with
 // group commit: every call queued while one transaction commits goes into
 // the next one. Its methods are safe for concurrent use.
 //
@@ -150,7 +152,9 @@ func NewRecorder(s *Store, opts RecorderOptions) *Recorder {
 // queue is full. A zero c.CreatedAt is set to the current time.
 //
 // Record returns an error, and does not record c, if c.Status is not one
-// of the Call statuses, or if Close has been called ([ErrRecorderClosed]);
+// of the Call statuses, if an attempt in c.AttemptLog has an invalid status
+// or a missing or repeated attempt number (a call is recorded whole or not
+// at all), or if Close has been called ([ErrRecorderClosed]);
 // calls must therefore be recorded before the Recorder is closed, which is
 // the shutdown order anyway: stop serving, then close the Recorder.
 func (r *Recorder) Record(c Call) error {
@@ -160,6 +164,8 @@ func (r *Recorder) Record(c Call) error {
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = time.Now()
 	}
+	// The caller keeps its slice; the writer reads this copy later.
+	c.AttemptLog = slices.Clone(c.AttemptLog)
 	r.mu.RLock()
 	if r.closed {
 		r.mu.RUnlock()
@@ -417,7 +423,7 @@ func (r *Recorder) advance(n int) {
 	r.progress = make(chan struct{})
 }
 
-// commit writes batch in one transaction.
+// commit writes batch, calls and their attempts, in one transaction.
 func (r *Recorder) commit(batch []Call) error {
 	return r.s.write(r.ctx, func(conn *sqlite.Conn) error {
 		return insertCalls(conn, batch)

@@ -490,3 +490,75 @@ func BenchmarkRecorder(b *testing.B) {
 	b.ReportMetric(float64(st.Recorded)/float64(max(st.Batches, 1)), "calls/batch")
 	closeRecorder(b, r)
 }
+
+func TestRecordRejectsInvalidAttempts(t *testing.T) {
+	s, _ := openTest(t, Options{})
+	r := NewRecorder(s, RecorderOptions{Logger: quietLogger()})
+	defer closeRecorder(t, r)
+	for name, log := range map[string][]Attempt{
+		"bad status":       {{Attempt: 1, Status: "weird"}},
+		"empty status":     {{Attempt: 1}},
+		"zero number":      {{Attempt: 0, Status: CallOK}},
+		"negative number":  {{Attempt: -1, Status: CallOK}},
+		"duplicate number": {{Attempt: 1, Status: CallError}, {Attempt: 1, Status: CallOK}},
+	} {
+		c := testCall("bad-"+name, 1)
+		c.AttemptLog = log
+		if err := r.Record(c); err == nil {
+			t.Errorf("%s: Record accepted the call", name)
+		}
+	}
+	if err := r.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if rows, _, _, _ := callTotals(t, s); rows != 0 {
+		t.Errorf("%d calls recorded", rows)
+	}
+	if n := queryInt(t, s, "SELECT count(*) FROM call_attempts;"); n != 0 {
+		t.Errorf("%d attempts recorded", n)
+	}
+}
+
+// TestRecorderRejectsPoisonAttempt makes the database refuse one attempt:
+// its call is rejected whole (no model_calls row, none of its attempts),
+// and the rest of the batch lands with its attempts.
+func TestRecorderRejectsPoisonAttempt(t *testing.T) {
+	s, path := openTest(t, Options{})
+	withConn(t, s, func(conn *sqlite.Conn) {
+		err := sqlitex.ExecuteTransient(conn, `CREATE TRIGGER poison BEFORE INSERT ON call_attempts
+			WHEN NEW.provider = 'poison'
+			BEGIN SELECT RAISE(ABORT, 'poisoned attempt'); END;`, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	r := NewRecorder(s, RecorderOptions{Logger: quietLogger()})
+	defer closeRecorder(t, r)
+	release := holdWriteLock(t, path)
+	for _, id := range []string{"a1", "a2", "poison", "b1"} {
+		c := testCall(id, 1)
+		c.AttemptLog = []Attempt{{Attempt: 1, Provider: "ok", Status: CallError}, {Attempt: 2, Provider: "ok", Status: CallOK}}
+		if id == "poison" {
+			c.AttemptLog[1].Provider = "poison"
+		}
+		if err := r.Record(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	release()
+	if err := r.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if rows, _, _, _ := callTotals(t, s); rows != 3 {
+		t.Errorf("%d calls, want the 3 good ones", rows)
+	}
+	if n := queryInt(t, s, "SELECT count(*) FROM call_attempts;"); n != 6 {
+		t.Errorf("%d attempts, want the good calls' 6", n)
+	}
+	if n := queryInt(t, s, "SELECT count(*) FROM model_calls WHERE request_id = 'poison';"); n != 0 {
+		t.Error("the poisoned call was recorded without its attempts")
+	}
+	if st := r.Stats(); st.Rejected != 1 || st.Recorded != 3 {
+		t.Errorf("Stats = %+v", st)
+	}
+}

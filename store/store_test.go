@@ -169,8 +169,9 @@ func TestQueriesPrepare(t *testing.T) {
 	})
 }
 
-// TestCallsQueriesUseIndexes guards against a query over model_calls, which
-// grows without bound, turning into a full table scan.
+// TestCallsQueriesUseIndexes guards against a query over model_calls or
+// call_attempts, which grow without bound, (or over api_keys) turning into a
+// full table scan.
 func TestCallsQueriesUseIndexes(t *testing.T) {
 	s, _ := openTest(t, Options{})
 	for _, tt := range []struct {
@@ -183,6 +184,8 @@ func TestCallsQueriesUseIndexes(t *testing.T) {
 		{"calls_recent.sql", "model_calls_created_at", false},
 		{"calls_by_key.sql", "model_calls_key_id_created_at", false},
 		{"calls_by_request.sql", "model_calls_request_id", true},
+		{"attempts_by_request.sql", "call_attempts_request_id", true},
+		{"api_keys_by_account.sql", "api_keys_account_id", false},
 	} {
 		t.Run(tt.query, func(t *testing.T) {
 			text, err := fs.ReadFile(queries, tt.query)

@@ -1,0 +1,3 @@
+UPDATE accounts
+SET name = :name
+WHERE id = :id;

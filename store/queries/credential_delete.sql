@@ -1,0 +1,2 @@
+DELETE FROM credentials
+WHERE id = :id;

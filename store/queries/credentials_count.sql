@@ -1,0 +1,3 @@
+SELECT count(*)
+FROM credentials
+WHERE provider_id = :provider_id;

@@ -1,0 +1,2 @@
+DELETE FROM model_rates
+WHERE model = :model;

@@ -1,3 +1,0 @@
-SELECT 1
-FROM providers
-WHERE id = :id;
