@@ -6,16 +6,20 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tidwall/gjson"
 
 	"github.com/aignehub/hub/host/apierr"
 	"github.com/aignehub/hub/host/framing"
+	"github.com/aignehub/hub/host/limits"
 	"github.com/aignehub/hub/sdk/abi"
 	"github.com/aignehub/hub/store"
 )
@@ -78,11 +82,37 @@ type Options struct {
 	UpstreamTimeout time.Duration
 	// UserAgent is sent upstream. Empty means "aigne-hub".
 	UserAgent string
+
+	// MaxAttempts bounds the upstream attempts of one call, retries and
+	// failovers together. Zero means 4.
+	MaxAttempts int
+	// RetriesPerTarget is how many extra attempts a target (provider and
+	// model) gets, after a retryable failure, before the call fails over to
+	// the next target. Zero means none.
+	RetriesPerTarget int
+	// Backoff is the delay before the first retry of a target; it doubles
+	// with each retry, with ±20% jitter. Zero means 200ms.
+	Backoff time.Duration
+	// MaxBackoff caps one delay. A Retry-After longer than this makes the
+	// call fail over instead of waiting. Zero means 2s.
+	MaxBackoff time.Duration
+	// Deadline bounds a whole call, retries included. Zero means
+	// UpstreamTimeout.
+	Deadline time.Duration
+	// AttemptTimeout bounds one attempt's wait for the upstream's response
+	// headers; a timed-out attempt is retried or failed over. Zero means no
+	// bound of its own.
+	AttemptTimeout time.Duration
+	// Health holds credential and provider state. Nil means a new registry
+	// with default options.
+	Health *Health
+	// Limiter enforces per-key limits. Nil means none.
+	Limiter *limits.Limiter
 }
 
 // Engine runs calls.
 type Engine struct {
-	router *Router
+	router atomic.Pointer[Router]
 	opts   Options
 }
 
@@ -120,11 +150,44 @@ func NewEngine(r *Router, opts Options) *Engine {
 	if opts.UserAgent == "" {
 		opts.UserAgent = "aigne-hub"
 	}
-	return &Engine{router: r, opts: opts}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 4
+	}
+	if opts.RetriesPerTarget < 0 {
+		opts.RetriesPerTarget = 0
+	}
+	if opts.Backoff <= 0 {
+		opts.Backoff = 200 * time.Millisecond
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 2 * time.Second
+	}
+	if opts.Deadline <= 0 {
+		opts.Deadline = opts.UpstreamTimeout
+	}
+	if opts.Health == nil {
+		opts.Health = NewHealth(HealthOptions{})
+	}
+	e := &Engine{opts: opts}
+	e.SetRouter(r)
+	return e
 }
 
-// Router returns the engine's router.
-func (e *Engine) Router() *Router { return e.router }
+// Router returns the engine's current router.
+func (e *Engine) Router() *Router { return e.router.Load() }
+
+// SetRouter makes r the engine's router: calls that start after it use r,
+// calls in flight finish with the router they started with. Credential and
+// provider state carries over by name.
+func (e *Engine) SetRouter(r *Router) {
+	for _, p := range r.providers {
+		e.opts.Health.attach(p)
+	}
+	e.router.Store(r)
+}
+
+// Health returns the engine's credential and provider state.
+func (e *Engine) Health() *Health { return e.opts.Health }
 
 // Serve runs one call to completion, writing to sink and recording it.
 // It never panics on client or upstream failure; every outcome is recorded.
@@ -137,10 +200,24 @@ func (e *Engine) Serve(ctx context.Context, c *Call, sink Sink) {
 		AccountID: c.Key.AccountID,
 		Model:     c.Model,
 		Stream:    c.Stream,
-		Attempts:  1,
 	}
 	x := &exchange{e: e, c: c, sink: sink, rec: &rec}
-	x.run(ctx)
+	if e.opts.Limiter != nil {
+		k := &c.Key
+		permit, refused := e.opts.Limiter.Acquire(k.ID, limits.Limits{RPM: k.RPM, TPM: k.TPM, Concurrency: k.MaxConcurrency})
+		if refused != nil {
+			rec.Attempts = 0
+			x.fail(&apierr.Error{Status: 429, Type: apierr.TypeRateLimit, Code: "rate_limit_exceeded",
+				Message: "This API key's " + refused.Error() + ".", RetryAfter: refused.RetryAfter})
+		} else {
+			x.run(ctx)
+			x.finishUsage()
+			permit.Release(rec.PromptTokens + rec.CompletionTokens)
+		}
+	} else {
+		x.run(ctx)
+		x.finishUsage()
+	}
 	rec.Duration = time.Since(c.Start)
 	if rec.Status == "" {
 		rec.Status = store.CallOK
@@ -173,6 +250,8 @@ type exchange struct {
 	in       abi.StreamIn
 	batch    []byte
 	finished bool
+	// failure is the error of a stream that failed before any output.
+	failure *apierr.Error
 }
 
 // flushBeforeRead runs the gathered stream events through the plugin, and
@@ -216,17 +295,187 @@ func (x *exchange) abort() {
 	x.rec.ErrorMessage = "the client closed the connection"
 }
 
+// errNotAllowed is the 403 for a key whose allow-list excludes the model.
+func errNotAllowed(model string) *apierr.Error {
+	return &apierr.Error{Status: 403, Type: apierr.TypePermission, Code: "model_not_allowed", Param: "model",
+		Message: "This API key is not allowed to use the model `" + model + "`."}
+}
+
+// run routes the call and tries its targets in order: a target that fails
+// in a retryable way (connect error, timeout, 429, 5xx, overloaded, a
+// refused credential) is retried with backoff or failed over to the next,
+// as long as nothing has been sent to the client, within the attempt
+// budget and the call's deadline.
 func (x *exchange) run(ctx context.Context) {
-	defer x.finishUsage()
-	targets, err := x.e.router.Resolve(x.c.Model)
+	o := &x.e.opts
+	targets, err := x.e.Router().Resolve(x.c.Model)
 	if err != nil {
 		x.fail(err)
 		return
 	}
-	t := targets[0]
+	if allowed := x.c.Key.AllowedModels; len(allowed) > 0 && !limits.ModelAllowed(allowed, x.c.Model) {
+		targets = slices.DeleteFunc(targets, func(t Target) bool {
+			return !limits.ModelAllowed(allowed, t.Provider.Name+"/"+t.Model, t.Model)
+		})
+		if len(targets) == 0 {
+			x.fail(errNotAllowed(x.c.Model))
+			return
+		}
+	}
+	var unsupported *apierr.Error
+	targets = slices.DeleteFunc(targets, func(t Target) bool {
+		if slices.Contains(t.Provider.Plugin.Manifest().APIs, x.c.API) {
+			return false
+		}
+		if unsupported == nil {
+			unsupported = apierr.Unsupported(t.Provider.Name, x.c.Model, x.c.API)
+		}
+		return true
+	})
+	if len(targets) == 0 {
+		x.fail(unsupported)
+		return
+	}
+
+	dctx, cancel := context.WithTimeout(ctx, o.Deadline)
+	defer cancel()
+	var last *apierr.Error
+targets:
+	for _, t := range targets {
+		x.rec.Provider, x.rec.UpstreamModel = t.Provider.Name, t.Model
+		retries := 0
+		for {
+			if x.rec.Attempts >= o.MaxAttempts {
+				break targets
+			}
+			idx, perr := t.Provider.pick(t.Provider.now())
+			if perr != nil {
+				if last == nil || last.Status != 429 || perr.Status == 429 {
+					last = perr
+				}
+				continue targets
+			}
+			ae, upstream := x.attempt(dctx, ctx, t, idx)
+			if ae == nil {
+				return // done: answered, or ended after output started
+			}
+			last = ae
+			if ctx.Err() != nil {
+				x.abort()
+				return
+			}
+			next, wait := x.judge(t.Provider, idx, ae, upstream, retries)
+			switch next {
+			case verdictFail:
+				x.fail(ae)
+				return
+			case verdictNextTarget:
+				continue targets
+			}
+			if wait > 0 {
+				retries++
+				if !sleep(dctx, wait) {
+					break targets
+				}
+			}
+		}
+	}
+	if ctx.Err() != nil {
+		x.abort()
+		return
+	}
+	if dctx.Err() != nil {
+		last = &apierr.Error{Status: 504, Type: apierr.TypeTimeout, Retryable: true,
+			Message: "The call did not complete within the hub's deadline (" + strconv.Itoa(x.rec.Attempts) + " upstream attempts)."}
+	}
+	if last == nil {
+		last = apierr.ModelNotFound(x.c.Model)
+	}
+	x.fail(last)
+}
+
+type verdict int
+
+const (
+	verdictFail       verdict = iota // give up: the error is the client's answer
+	verdictRetry                     // try the same target again (another credential if one is usable)
+	verdictNextTarget                // fail over
+)
+
+// judge classifies a failed attempt, updates credential and provider
+// health, and says what to do next, with the delay before a retry.
+func (x *exchange) judge(p *Provider, idx int, ae *apierr.Error, upstream int, retries int) (verdict, time.Duration) {
+	o := &x.e.opts
+	switch {
+	case upstream == 401 || upstream == 403:
+		// Another credential of the same provider, at once; pick fails
+		// over when none is left.
+		p.authFailed(idx, upstream)
+		return verdictRetry, 0
+	case upstream == 429 || ae.Status == 429:
+		p.rateLimited(idx, ae.RetryAfter)
+		return verdictRetry, 0
+	case ae.Type == apierr.TypePlugin:
+		return verdictNextTarget, 0 // another provider's plugin may cope
+	case upstream == 408 || upstream >= 500 || ae.Retryable:
+		p.failed(idx, ae.Message)
+		if retries >= o.RetriesPerTarget || ae.RetryAfter > o.MaxBackoff {
+			return verdictNextTarget, 0
+		}
+		d := o.Backoff << retries
+		d = min(d, o.MaxBackoff)
+		d = d*4/5 + time.Duration(rand.Int64N(int64(d)*2/5+1)) // ±20%
+		return verdictRetry, max(d, ae.RetryAfter)
+	}
+	return verdictFail, 0
+}
+
+// sleep waits d or until ctx is done; it reports whether it waited.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// attempt makes one upstream attempt with the credential at idx. It returns
+// nil when the call is over (answered, or ended after output was sent to
+// the client: those outcomes are written and recorded here), or the error of
+// an attempt that failed before anything reached the client, with the
+// upstream's HTTP status (0 when none).
+func (x *exchange) attempt(ctx, clientCtx context.Context, t Target, idx int) (ae *apierr.Error, upstream int) {
 	p := t.Provider
-	x.rec.Provider = p.Name
-	x.rec.UpstreamModel = t.Model
+	start := time.Now()
+	x.rec.Attempts++
+	at := store.Attempt{Attempt: x.rec.Attempts, StartedAt: start, Provider: p.Name, UpstreamModel: t.Model}
+	if idx >= 0 {
+		at.CredentialID = p.Credentials[idx].ID
+	}
+	x.rec.CredentialID = at.CredentialID
+	x.rec.HTTPStatus = 0
+	defer func() {
+		at.Duration = time.Since(start)
+		at.HTTPStatus = upstream
+		switch {
+		case ae != nil:
+			at.Status, at.ErrorType, at.ErrorMessage = store.CallError, ae.Type, ae.Message
+			if clientCtx.Err() != nil {
+				at.Status = store.CallAborted
+			}
+		case x.rec.Status == store.CallAborted:
+			at.Status = store.CallAborted
+		case x.rec.Status == store.CallError:
+			at.Status, at.ErrorType, at.ErrorMessage = store.CallError, x.rec.ErrorType, x.rec.ErrorMessage
+		default:
+			at.Status = store.CallOK
+			p.succeeded(idx)
+		}
+		x.rec.AttemptLog = append(x.rec.AttemptLog, at)
+	}()
 
 	flags := uint32(0)
 	if x.c.Stream {
@@ -235,10 +484,6 @@ func (x *exchange) run(ctx context.Context) {
 			flags |= abi.FlagIncludeUsage
 		}
 	}
-	if !slices.Contains(p.Plugin.Manifest().APIs, x.c.API) {
-		x.fail(apierr.Unsupported(p.Name, x.c.Model, x.c.API))
-		return
-	}
 	options := p.Options
 	if options == nil {
 		options = emptyObject
@@ -246,45 +491,53 @@ func (x *exchange) run(ctx context.Context) {
 	out, err := p.Plugin.Request(ctx, &abi.RequestIn{API: x.c.API, Model: t.Model, Flags: flags, RequestID: x.c.RequestID, Body: x.c.Body,
 		Provider: p.Name, Options: options, UnixMS: time.Now().UnixMilli()})
 	if err != nil {
-		x.fail(err)
-		return
+		return apierr.From(err), 0
 	}
 	uctx, cancel := context.WithTimeout(ctx, x.e.opts.UpstreamTimeout)
 	defer cancel()
-	req, err := x.newUpstreamRequest(uctx, p, &out)
+	req, err := x.newUpstreamRequest(uctx, p, idx, &out)
 	if err != nil {
-		x.fail(apierr.Internal(err))
-		return
+		return apierr.Internal(err), 0
+	}
+	var timedOut atomic.Bool
+	var timer *time.Timer
+	if d := x.e.opts.AttemptTimeout; d > 0 {
+		timer = time.AfterFunc(d, func() { timedOut.Store(true); cancel() })
 	}
 	resp, err := x.e.opts.Client.Do(req)
+	if timer != nil {
+		timer.Stop() // headers are in (or the attempt failed): the bound is met
+	}
 	if err != nil {
-		if ctx.Err() != nil {
+		if clientCtx.Err() != nil {
 			x.abort()
-			return
+			return nil, 0
 		}
-		x.fail(err)
-		return
+		if timedOut.Load() {
+			return &apierr.Error{Status: 504, Type: apierr.TypeTimeout, Message: "The provider did not answer in time.", Retryable: true, Cause: err}, 0
+		}
+		return apierr.From(err), 0
 	}
 	defer func() {
 		// Read what is left (a stream's chunked terminator after its last
 		// event) so the connection goes back to the pool instead of being
 		// closed: re-dialing per stream cost more than a tenth of the hub's
 		// CPU under load. Bounded, so a misbehaving upstream cannot hold us.
-		if ctx.Err() == nil {
+		if clientCtx.Err() == nil {
 			io.CopyN(io.Discard, resp.Body, 64<<10)
 		}
 		resp.Body.Close()
 	}()
+	upstream = resp.StatusCode
 	x.rec.HTTPStatus = resp.StatusCode
 
 	if !x.c.Stream || resp.StatusCode < 200 || resp.StatusCode > 299 {
-		x.whole(ctx, p, out.State, resp)
-		return
+		return x.whole(clientCtx, p, out.State, resp), upstream
 	}
-	x.stream(ctx, p, out.State, resp)
+	return x.stream(clientCtx, p, out.State, resp), upstream
 }
 
-func (x *exchange) newUpstreamRequest(ctx context.Context, p *Provider, out *abi.RequestOut) (*http.Request, error) {
+func (x *exchange) newUpstreamRequest(ctx context.Context, p *Provider, idx int, out *abi.RequestOut) (*http.Request, error) {
 	u := p.BaseURL + out.Path
 	method := out.Method
 	if method == "" {
@@ -298,9 +551,9 @@ func (x *exchange) newUpstreamRequest(ctx context.Context, p *Provider, out *abi
 		req.Header.Add(h.Name, h.Value)
 	}
 	req.Header.Set("User-Agent", x.e.opts.UserAgent)
-	secret, idx := p.credential()
-	if idx >= 0 && idx < len(p.CredentialIDs) {
-		x.rec.CredentialID = p.CredentialIDs[idx]
+	var secret string
+	if idx >= 0 {
+		secret = p.Credentials[idx].Secret
 	}
 	if secret == "" {
 		return req, nil
@@ -335,31 +588,31 @@ func upstreamHeaders(h http.Header) []abi.Header {
 	return out
 }
 
-// whole handles a non-stream response, or any non-2xx response.
-func (x *exchange) whole(ctx context.Context, p *Provider, state []byte, resp *http.Response) {
+// whole handles a non-stream response, or any non-2xx response. It returns
+// the error of a failure, which has not reached the client.
+func (x *exchange) whole(ctx context.Context, p *Provider, state []byte, resp *http.Response) *apierr.Error {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, x.e.opts.MaxResponseBody+1))
 	if err != nil {
 		if ctx.Err() != nil {
 			x.abort()
-			return
+			return nil
 		}
-		x.fail(err)
-		return
+		return apierr.From(err)
 	}
 	if int64(len(body)) > x.e.opts.MaxResponseBody {
-		x.fail(&apierr.Error{Status: 502, Type: apierr.TypeUpstream, Message: "The provider's response exceeds the hub's limit."})
-		return
+		return &apierr.Error{Status: 502, Type: apierr.TypeUpstream, Message: "The provider's response exceeds the hub's limit."}
 	}
 	ro, err := p.Plugin.Response(ctx, &abi.ResponseIn{State: state, Status: uint32(resp.StatusCode), Headers: upstreamHeaders(resp.Header), Body: body})
 	if err != nil {
-		x.fail(err)
-		return
+		return apierr.From(err)
 	}
 	x.usage = ro.Usage
 	x.rec.TTFB = time.Since(x.c.Start)
+	x.rec.Status, x.rec.ErrorType, x.rec.ErrorMessage = "", "", ""
 	if err := x.sink.WriteResponse(ro.Body); err != nil {
 		x.abort()
 	}
+	return nil
 }
 
 var emptyObject = []byte("{}")
@@ -378,33 +631,34 @@ const (
 // it would wait for the upstream (see flushBeforeRead). Events that arrived
 // together cost one plugin call and one flush; none waits behind a slow
 // upstream.
-func (x *exchange) stream(ctx context.Context, p *Provider, state []byte, resp *http.Response) {
+func (x *exchange) stream(ctx context.Context, p *Provider, state []byte, resp *http.Response) *apierr.Error {
 	x.ctx, x.plugin = ctx, p.Plugin
 	x.in = abi.StreamIn{State: state}
+	x.finished, x.failure = false, nil
+	x.in.Events, x.batch = x.in.Events[:0], x.batch[:0]
 	fr, err := framing.New(p.Plugin.Manifest().StreamFraming, &flushBeforeRead{r: resp.Body, x: x}, x.e.opts.MaxEvent)
 	if err != nil {
-		x.fail(apierr.Internal(err))
-		return
+		return apierr.Internal(err)
 	}
 	for {
 		ev, err := fr.Next()
 		if x.finished {
-			return
+			return x.failure
 		}
 		if err != nil {
 			x.drain()
 			if x.finished {
-				return
+				return x.failure
 			}
 			switch {
 			case ctx.Err() != nil:
 				x.abort()
 			case errors.Is(err, io.EOF):
-				x.fail(errStreamEnded)
+				return x.end(errStreamEnded)
 			default:
-				x.fail(err)
+				return x.end(err)
 			}
-			return
+			return nil
 		}
 		// The event aliases the framer's buffer, which the next read may
 		// overwrite: keep a copy until the plugin has seen it.
@@ -414,10 +668,23 @@ func (x *exchange) stream(ctx context.Context, p *Provider, state []byte, resp *
 		if len(x.in.Events) >= maxBatchEvents || len(x.batch) >= maxBatchBytes {
 			x.drain()
 			if x.finished {
-				return
+				return x.failure
 			}
 		}
 	}
+}
+
+// end ends a stream that failed: before any output the error goes back to
+// the retry loop (the client saw nothing, so another attempt may serve it);
+// after output it is written to the client as an in-stream error.
+func (x *exchange) end(err error) *apierr.Error {
+	x.finished = true
+	if !x.started {
+		x.failure = apierr.From(err)
+		return x.failure
+	}
+	x.fail(err)
+	return nil
 }
 
 // drain runs the gathered events through the plugin, writes the resulting
@@ -431,12 +698,12 @@ func (x *exchange) drain() {
 		so, err := x.plugin.StreamEvent(x.ctx, &x.in)
 		x.in.Events, x.batch = x.in.Events[:0], x.batch[:0]
 		if err != nil {
-			x.finished = true
 			if x.ctx.Err() != nil {
+				x.finished = true
 				x.abort()
 				return
 			}
-			x.fail(err)
+			x.end(err)
 			return
 		}
 		x.in.State = so.State
@@ -455,8 +722,7 @@ func (x *exchange) drain() {
 			x.unflushed = true
 		}
 		if so.Error != nil {
-			x.finished = true
-			x.fail(so.Error)
+			x.end(so.Error)
 			return
 		}
 		if so.Flags&abi.StreamDone != 0 {

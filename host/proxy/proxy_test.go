@@ -144,7 +144,7 @@ func TestCredentialInjectionAndRotation(t *testing.T) {
 		t.Run(tt.auth, func(t *testing.T) {
 			seen = nil
 			p := &Provider{Name: "p", BaseURL: up.URL, Plugin: fakePlugin{auth: tt.auth}, Models: []string{"m"},
-				Secrets: []string{"s1", "s2", "s3"}, CredentialIDs: []int64{11, 12, 13}}
+				Credentials: []Credential{{ID: 11, Name: "a", Secret: "s1"}, {ID: 12, Name: "b", Secret: "s2"}, {ID: 13, Name: "c", Secret: "s3"}}}
 			log := &callLog{}
 			e := NewEngine(NewRouter([]*Provider{p}), Options{Recorder: log})
 			for i := range 6 {

@@ -2,8 +2,10 @@ package proxy
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/aignehub/hub/host/apierr"
@@ -30,28 +32,21 @@ type Provider struct {
 	// Models are the upstream model ids this provider serves, as configured
 	// (NewRouter reads them once; Router.SetModels replaces them later).
 	Models []string
-	// Secrets are the resolved credentials, used in rotation. Empty means
-	// no credential is sent.
-	Secrets []string
-	// CredentialIDs are the store ids of Secrets, index for index (0 when
-	// unknown), recorded with each call.
-	CredentialIDs []int64
+	// Credentials are the provider's secrets, rotated by smooth weighted
+	// round-robin among the usable ones. Empty means no credential is sent.
+	Credentials []Credential
 	// Options is the provider's options object as JSON, passed to the plugin
 	// with every request (abi.RequestIn.Options). Nil means "{}".
 	Options []byte
 	// Region is the region SigV4-signed requests are signed for.
 	Region string
 
-	next atomic.Uint64
-}
-
-// credential picks the next secret in rotation and its index.
-func (p *Provider) credential() (secret string, idx int) {
-	if len(p.Secrets) == 0 {
-		return "", -1
-	}
-	idx = int(p.next.Add(1)-1) % len(p.Secrets)
-	return p.Secrets[idx], idx
+	// Run-time state, attached by the engine (see Health).
+	mu         sync.Mutex
+	current    []int // smooth weighted round-robin state, per credential
+	credHealth []*credHealth
+	health     *providerHealth
+	hub        *Health
 }
 
 // Target is a resolved route: a provider and the upstream model id.
@@ -66,6 +61,7 @@ type Target struct {
 type Router struct {
 	providers []*Provider
 	byName    map[string]*Provider
+	aliases   map[string][]string
 	idx       atomic.Pointer[index]
 }
 
@@ -101,6 +97,24 @@ func (r *Router) build(models map[*Provider][]string, version uint64) *index {
 	}
 	return ix
 }
+
+// SetAliases sets the router's aliases: each name maps to an ordered
+// fallback chain of "provider/model" or bare model names. Call it before
+// the router serves.
+func (r *Router) SetAliases(aliases map[string][]string) { r.aliases = aliases }
+
+// Aliases returns the router's aliases.
+func (r *Router) Aliases() map[string][]string { return r.aliases }
+
+// Provider returns the provider called name.
+func (r *Router) Provider(name string) (*Provider, bool) {
+	p, ok := r.byName[name]
+	return p, ok
+}
+
+// ModelsOf returns the models p currently serves (configured or
+// discovered).
+func (r *Router) ModelsOf(p *Provider) []string { return r.idx.Load().models[p] }
 
 // SetModels replaces the model list of the named provider (for models
 // discovered from the upstream). It reports whether the provider exists.
@@ -139,29 +153,50 @@ func (ix *index) serves(p *Provider, m string) bool {
 	return false
 }
 
-// Resolve maps "provider/model" or a bare model id to its targets, best
-// first. A bare id resolves to every provider that lists it, in config order.
-// An id whose prefix is not a provider name (e.g. "meta-llama/x" served by
+// Resolve maps an alias, "provider/model" or a bare model id to its
+// targets, best first. An alias resolves to the targets of each entry of
+// its chain in order (entries no provider serves any more are skipped). A
+// bare id resolves to every provider that lists it, in config order. An id
+// whose prefix is not a provider name (e.g. "meta-llama/x" served by
 // openrouter) is tried as a bare id.
 func (r *Router) Resolve(model string) ([]Target, error) {
 	ix := r.idx.Load()
+	if chain, ok := r.aliases[model]; ok {
+		var ts []Target
+		for _, m := range chain {
+			for _, t := range r.resolve(ix, m) {
+				if !slices.ContainsFunc(ts, func(o Target) bool { return o.Provider == t.Provider && o.Model == t.Model }) {
+					ts = append(ts, t)
+				}
+			}
+		}
+		if len(ts) == 0 {
+			return nil, apierr.ModelNotFound(model)
+		}
+		return ts, nil
+	}
+	ts := r.resolve(ix, model)
+	if len(ts) == 0 {
+		return nil, apierr.ModelNotFound(model)
+	}
+	return ts, nil
+}
+
+func (r *Router) resolve(ix *index, model string) []Target {
 	if i := strings.IndexByte(model, '/'); i > 0 {
 		if p, ok := r.byName[model[:i]]; ok {
 			if m := model[i+1:]; ix.serves(p, m) {
-				return []Target{{Provider: p, Model: m}}, nil
+				return []Target{{Provider: p, Model: m}}
 			}
-			return nil, apierr.ModelNotFound(model)
+			return nil
 		}
 	}
 	ps := ix.byModel[model]
-	if len(ps) == 0 {
-		return nil, apierr.ModelNotFound(model)
-	}
 	ts := make([]Target, len(ps))
 	for i, p := range ps {
 		ts[i] = Target{Provider: p, Model: model}
 	}
-	return ts, nil
+	return ts
 }
 
 // ModelInfo is one entry of the model list.
