@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -30,6 +31,16 @@ const (
 	DefaultPoolSize = 4
 	// DefaultMinIdle is the number of instances kept warm when min_idle is 0.
 	DefaultMinIdle = 1
+
+	DefaultMaxAttempts       = 4
+	DefaultRetriesPerTarget  = 1
+	DefaultBackoff           = Duration(200 * time.Millisecond)
+	DefaultMaxBackoff        = Duration(2 * time.Second)
+	DefaultDeadline          = Duration(0) // limits.upstream_timeout
+	DefaultAttemptTimeout    = Duration(0) // no bound on one attempt
+	DefaultFailureThreshold  = 3
+	DefaultCooldown          = Duration(30 * time.Second)
+	DefaultRateLimitCooldown = Duration(10 * time.Second)
 )
 
 // BuiltinSourcePrefix starts a plugin source that names a plugin built into the
@@ -60,6 +71,10 @@ type Config struct {
 
 	// Limits bounds requests, plugins and upstream calls.
 	Limits Limits `toml:"limits"`
+
+	// Routing tunes retries, failover between providers, cooldowns and model
+	// aliases.
+	Routing Routing `toml:"routing"`
 
 	// Plugins are the plugin modules, keyed by plugin name ([plugins.NAME]). After
 	// Parse/Load it also holds an entry, with defaults, for every builtin plugin a
@@ -118,6 +133,48 @@ type Limits struct {
 	// ShutdownGrace is how long shutdown waits for in-flight calls, 1ms..1h.
 	// Default DefaultShutdownGrace.
 	ShutdownGrace Duration `toml:"shutdown_grace"`
+}
+
+// Routing tunes how a call is routed to upstreams ([routing]): how often it is
+// retried on the same provider and failed over to the next target, how long it may
+// take, when a failing provider or a rate-limited credential is taken out of
+// rotation for a while, and which model aliases clients may name.
+type Routing struct {
+	// MaxAttempts bounds the upstream attempts of one call, retries and failovers
+	// together, 1..20. Default DefaultMaxAttempts.
+	MaxAttempts int `toml:"max_attempts"`
+	// RetriesPerTarget is how many extra attempts a retryable failure gets on the
+	// same provider before the call fails over to the next target, 0..10. Default
+	// DefaultRetriesPerTarget.
+	RetriesPerTarget int `toml:"retries_per_target"`
+	// Backoff is the delay before the first retry; it doubles with each retry,
+	// with jitter, 0..1m. Default DefaultBackoff.
+	Backoff Duration `toml:"backoff"`
+	// MaxBackoff caps one retry delay, Backoff..5m. Default DefaultMaxBackoff.
+	MaxBackoff Duration `toml:"max_backoff"`
+	// Deadline bounds a whole call, retries included: 0, which means
+	// limits.upstream_timeout (see [Config.CallDeadline]), or 1s..24h. Default
+	// DefaultDeadline (0).
+	Deadline Duration `toml:"deadline"`
+	// AttemptTimeout bounds one attempt's wait for the upstream's response
+	// headers: 0, no bound but the call's, or 10ms..1h. Default
+	// DefaultAttemptTimeout (0).
+	AttemptTimeout Duration `toml:"attempt_timeout"`
+	// FailureThreshold is how many consecutive retryable failures (5xx, connect
+	// errors, timeouts) cool a provider down, 1..1000. Default
+	// DefaultFailureThreshold.
+	FailureThreshold int `toml:"failure_threshold"`
+	// Cooldown is how long a provider cools down, 1s..1h. Default DefaultCooldown.
+	Cooldown Duration `toml:"cooldown"`
+	// RateLimitCooldown is how long a credential rests after a 429 response that
+	// carries no Retry-After, 1s..1h. Default DefaultRateLimitCooldown.
+	RateLimitCooldown Duration `toml:"rate_limit_cooldown"`
+	// Aliases are model names clients may use for a list of models tried in order,
+	// each "provider/model" or a bare model name ([routing.aliases], NAME = [...]).
+	// An alias name matches ^[a-zA-Z0-9][a-zA-Z0-9._:-]*$ and is not a provider's
+	// name; a list has 1..20 entries, no duplicates and no other alias. Aliases
+	// come from the config only. Default empty.
+	Aliases map[string][]string `toml:"aliases"`
 }
 
 // PluginEntry is one plugin module ([plugins.NAME]).
@@ -216,8 +273,12 @@ type Provider struct {
 	Options map[string]any `toml:"options"`
 
 	// Credentials are the secrets the host injects upstream, each "env:NAME" or a
-	// literal; they rotate per call. They are not ${…}-expanded. Default empty, which
-	// means the upstream needs no authentication.
+	// literal, or a table { secret = "env:NAME", weight = 3, name = "backup" } that
+	// also gives the credential's share of calls (1..1000, default 1) and its name
+	// (^[a-z0-9][a-z0-9_-]*$, unique within the provider; default
+	// "<provider>-<position>", see [Provider.CredentialName]); calls rotate among
+	// them by weight. They are not ${…}-expanded. Default empty, which means the
+	// upstream needs no authentication.
 	Credentials []Credential `toml:"credentials"`
 
 	// Models are the model names the provider serves, as the upstream spells them
@@ -231,6 +292,23 @@ type Provider struct {
 	// Enabled takes the provider out of routing when false. Default (nil) true;
 	// Parse/Load set it.
 	Enabled *bool `toml:"enabled"`
+}
+
+// CredentialName returns the name of Credentials[i]: the name its table form gives,
+// or else "<provider>-<i+1>" ("openai-1", "openai-2", …), the name the hub has
+// always stored config credentials under. For an i out of range it returns the
+// default form.
+func (p *Provider) CredentialName(i int) string {
+	if i >= 0 && i < len(p.Credentials) {
+		if n := p.Credentials[i].Name(); n != "" {
+			return n
+		}
+	}
+	return defaultCredentialName(p.Name, i)
+}
+
+func defaultCredentialName(provider string, i int) string {
+	return provider + "-" + strconv.Itoa(i+1)
 }
 
 // OptionsJSON returns Options encoded as a JSON object ("{}" when empty).
@@ -283,6 +361,17 @@ func Defaults() *Config {
 			UpstreamConnectTimeout: DefaultUpstreamConnectTimeout,
 			ShutdownGrace:          DefaultShutdownGrace,
 		},
+		Routing: Routing{
+			MaxAttempts:       DefaultMaxAttempts,
+			RetriesPerTarget:  DefaultRetriesPerTarget,
+			Backoff:           DefaultBackoff,
+			MaxBackoff:        DefaultMaxBackoff,
+			Deadline:          DefaultDeadline,
+			AttemptTimeout:    DefaultAttemptTimeout,
+			FailureThreshold:  DefaultFailureThreshold,
+			Cooldown:          DefaultCooldown,
+			RateLimitCooldown: DefaultRateLimitCooldown,
+		},
 	}
 }
 
@@ -292,6 +381,15 @@ func (c *Config) File() string { return c.file }
 // Dir returns the absolute directory that relative paths in the config resolve
 // against: the config file's directory.
 func (c *Config) Dir() string { return c.dir }
+
+// CallDeadline returns the bound on one whole call, retries included:
+// Routing.Deadline, or Limits.UpstreamTimeout when that is 0.
+func (c *Config) CallDeadline() Duration {
+	if c.Routing.Deadline > 0 {
+		return c.Routing.Deadline
+	}
+	return c.Limits.UpstreamTimeout
+}
 
 // Provider returns the provider called name.
 func (c *Config) Provider(name string) (*Provider, bool) {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -100,6 +101,9 @@ func TestRepoHubToml(t *testing.T) {
 			if !reflect.DeepEqual(c.Limits, Defaults().Limits) {
 				t.Errorf("Limits = %+v, want the defaults %+v", c.Limits, Defaults().Limits)
 			}
+			if !reflect.DeepEqual(c.Routing, Defaults().Routing) {
+				t.Errorf("Routing = %+v, want the defaults %+v", c.Routing, Defaults().Routing)
+			}
 			p, ok := c.Provider("openai")
 			if !ok {
 				t.Fatal("no provider openai")
@@ -107,7 +111,7 @@ func TestRepoHubToml(t *testing.T) {
 			if p.BaseURL != tt.baseURL {
 				t.Errorf("BaseURL = %q, want %q", p.BaseURL, tt.baseURL)
 			}
-			if len(p.Credentials) != 1 || p.Credentials[0].EnvName() != "OPENAI_API_KEY" {
+			if len(p.Credentials) != 1 || p.Credentials[0].EnvName() != "OPENAI_API_KEY" || p.Credentials[0].Weight() != 1 || p.CredentialName(0) != "openai-1" {
 				t.Errorf("Credentials = %v", p.Credentials)
 			}
 			for _, m := range []string{"gpt-4o-mini", "gpt-4o", "gpt-4.1", "gpt-4.1-mini", "gpt-5", "gpt-5-mini", "o4-mini"} {
@@ -158,13 +162,112 @@ func TestRepoHubTomlPluginExample(t *testing.T) {
 	}
 }
 
+// uncommentBlock removes the "# " of the block of comment lines that starts with
+// the line first and runs to the first line that is not a "# " comment (an empty
+// "#" line included), and reports how many lines it uncommented.
+func uncommentBlock(lines []string, first string) int {
+	in, n := false, 0
+	for i, l := range lines {
+		switch {
+		case l == first:
+			in = true
+		case in && !strings.HasPrefix(l, "# "):
+			in = false
+		}
+		if in {
+			lines[i] = strings.TrimPrefix(l, "# ")
+			n++
+		}
+	}
+	return n
+}
+
+// The commented-out [routing] and [routing.aliases] examples in hub.toml are valid
+// (with the anthropic provider that the smart alias names uncommented too), and so
+// is the credential table example; every routing key shows its default.
+func TestRepoHubTomlRoutingExample(t *testing.T) {
+	b, err := os.ReadFile("../../hub.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	for _, block := range []struct {
+		first string
+		n     int
+	}{
+		{"# [routing]", 10},
+		{"# [routing.aliases]", 3},
+		{"# name        = \"anthropic\"", 4},
+	} {
+		if n := uncommentBlock(lines, block.first); n != block.n {
+			t.Fatalf("found %d lines of the %s example, want %d", n, block.first, block.n)
+		}
+	}
+	// The anthropic block's [[providers]] header is on the line before its name.
+	for i, l := range lines {
+		if l == `name        = "anthropic"` {
+			lines[i-1] = "[[providers]]"
+		}
+	}
+	// The credential table example replaces the live credentials line.
+	var example string
+	for _, l := range lines {
+		if ex, ok := strings.CutPrefix(l, "#   credentials = "); ok {
+			example = ex
+		}
+	}
+	if example == "" {
+		t.Fatal("no credential table example")
+	}
+	live := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "credentials ") }) // openai's
+	if live < 0 {
+		t.Fatal("no credentials line")
+	}
+	lines[live] = "credentials = " + example
+
+	c, err := testOptions.Parse([]byte(strings.Join(lines, "\n")), "../../hub.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Defaults().Routing
+	want.Aliases = map[string][]string{
+		"fast":  {"openai/gpt-4o-mini", "openai/gpt-4.1-mini"},
+		"smart": {"openai/gpt-5", "anthropic/claude-sonnet-4-5"},
+	}
+	if !reflect.DeepEqual(c.Routing, want) {
+		t.Errorf("Routing = %+v\nwant %+v", c.Routing, want)
+	}
+	if _, ok := c.Provider("anthropic"); !ok {
+		t.Error("no anthropic provider")
+	}
+	p, _ := c.Provider("openai")
+	type cred struct {
+		str, name string
+		weight    int
+	}
+	var got []cred
+	for i, cr := range p.Credentials {
+		got = append(got, cred{cr.String(), p.CredentialName(i), cr.Weight()})
+	}
+	if w := []cred{{"env:OPENAI_API_KEY", "openai-1", 1}, {"env:OPENAI_API_KEY_2", "backup", 3}}; !reflect.DeepEqual(got, w) {
+		t.Errorf("credentials = %+v, want %+v", got, w)
+	}
+
+	// Without the anthropic provider, the smart alias is the one problem.
+	b2 := strings.Replace(strings.Join(lines, "\n"), `name        = "anthropic"`, `name        = "claude"`, 1)
+	_, err = testOptions.Parse([]byte(b2), "../../hub.toml")
+	if paths := problemPaths(t, err); !reflect.DeepEqual(paths, []string{"routing.aliases.smart[1]"}) {
+		t.Errorf("paths = %q (%v)", paths, err)
+	}
+}
+
 func TestDefaultsApplied(t *testing.T) {
 	c, err := testOptions.Parse([]byte(provider()), "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := Defaults()
-	if c.Listen != DefaultListen || c.Log != d.Log || c.Limits != d.Limits {
+	if c.Listen != DefaultListen || c.Log != d.Log || c.Limits != d.Limits || !reflect.DeepEqual(c.Routing, d.Routing) {
 		t.Errorf("got %+v, want the defaults", c)
 	}
 	wd, _ := os.Getwd()
@@ -423,6 +526,12 @@ func TestUnknownKeys(t *testing.T) {
 			[]Problem{{Path: "plugins.openai.sorce", Line: 3}}, "source"},
 		{"unknown array of tables", provider() + "[[provider]]\nname = \"x\"\n[[provider]]\nname = \"y\"\n",
 			[]Problem{{Path: "provider", Line: 7}}, "providers"},
+		{"in a credential table", provider(`credentials = [{ secret = "env:A", nmae = "x" }]`),
+			[]Problem{{Path: "providers[0].credentials[0].nmae", Line: 7}}, "name"},
+		{"in routing", "[routing]\nmax_attempts = 2\nretries = 1\n" + provider(),
+			[]Problem{{Path: "routing.retries", Line: 3}}, ""},
+		{"routing table misspelt", "[routnig]\nmax_attempts = 2\n" + provider(),
+			[]Problem{{Path: "routnig", Line: 1}}, "routing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

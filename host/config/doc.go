@@ -28,6 +28,20 @@
 //	upstream_connect_timeout = "10s"    # at most upstream_timeout
 //	shutdown_grace           = "30s"
 //
+//	[routing]
+//	max_attempts        = 4       # attempts per call, retries and failovers together, 1..20
+//	retries_per_target  = 1       # extra attempts on one provider before failing over, 0..10
+//	backoff             = "200ms" # first retry delay, doubling with jitter, 0..1m
+//	max_backoff         = "2s"    # cap on one delay, backoff..5m
+//	deadline            = "0s"    # whole call; 0 = limits.upstream_timeout, else 1s..24h
+//	attempt_timeout     = "0s"    # one attempt's wait for headers; 0 = none, else 10ms..1h
+//	failure_threshold   = 3       # consecutive retryable failures that cool a provider down
+//	cooldown            = "30s"   # a provider's cooldown, 1s..1h
+//	rate_limit_cooldown = "10s"   # a credential's rest after a 429 without Retry-After
+//
+//	[routing.aliases]             # optional; model names for lists tried in order
+//	fast = ["openai/gpt-4o-mini", "anthropic/claude-3-5-haiku-latest"]
+//
 //	[plugins.NAME]                # optional; a builtin needs no table
 //	source    = "builtin:NAME"    # or a .wasm path, relative to the config file
 //	sha256    = ""                # optional pin of the .wasm file, 64 hex digits
@@ -41,6 +55,7 @@
 //	plugin      = "openai"        # a [plugins.NAME] entry, a builtin plugin, or a preset
 //	base_url    = "${OPENAI_BASE_URL:-https://api.openai.com/v1}"  # default: the preset's
 //	credentials = ["env:OPENAI_API_KEY"]  # "env:NAME" or a literal; [] = no auth
+//	# or tables, mixable: { secret = "env:KEY_B", weight = 3, name = "backup" }
 //	models      = ["gpt-4o-mini"] # "*" = any model via the prefix; [] = ask the upstream
 //	region      = ""              # AWS region of SigV4 providers (bedrock)
 //	options     = { }             # handed to the plugin with every request, as JSON
@@ -51,6 +66,12 @@
 // preset supplies the plugin module, the public base_url and default options, so
 // that several OpenAI-compatible providers share one module told apart by their
 // options' "flavor".
+//
+// A credential's weight is its share of the provider's calls (1..1000, default 1);
+// its name (default "<provider>-<position>", [Provider.CredentialName]) is what
+// the database and the admin API know it by. Alias entries are "provider/model",
+// with a provider of the file, or bare model names; aliases are checked against
+// the file's providers, since only the file defines aliases.
 //
 // Environment references are expanded only in listen and base_url, after decoding:
 // ${NAME} is NAME's value (unset is an error), ${NAME:-default} falls back to

@@ -63,3 +63,36 @@ models   = ["gpt-4o", ""]
 	// line 9: providers[0].base_url: must be an absolute http:// or https:// URL; got "api.openai.com"
 	// line 10: providers[0].models[1]: must not be empty
 }
+
+// Credentials mix the string form and the table form, which adds a weight (the
+// credential's share of calls) and a name; unnamed credentials keep the name
+// "<provider>-<position>".
+func ExampleProvider_CredentialName() {
+	src := `
+[[providers]]
+name        = "openai"
+plugin      = "openai"
+credentials = ["env:OPENAI_KEY_A", { secret = "env:OPENAI_KEY_B", weight = 3, name = "backup" }]
+models      = ["gpt-4o-mini"]
+
+[routing]
+max_attempts = 3
+
+[routing.aliases]
+fast = ["openai/gpt-4o-mini"]
+`
+	c, err := config.Parse([]byte(src), "hub.toml")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	p, _ := c.Provider("openai")
+	for i, cr := range p.Credentials {
+		fmt.Println(p.CredentialName(i), cr, cr.Weight())
+	}
+	fmt.Println(c.Routing.MaxAttempts, c.Routing.Backoff, c.Routing.Aliases["fast"], c.CallDeadline())
+	// Output:
+	// openai-1 env:OPENAI_KEY_A 1
+	// backup env:OPENAI_KEY_B 3
+	// 3 200ms [openai/gpt-4o-mini] 10m0s
+}

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -21,6 +22,9 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("providers = [{name=\"a\", nme=1}, {name=\"b\", nme=2}]\nlog = { level = \"info\", fmt = 3 }\na.b.c = 1\n"))
 	f.Add([]byte("[plugins.\"x,y\"]\nsource = \"builtin:openai\"\n\"\" = 1\n[plugins.a.config]\nk = 1979-05-27T07:32:00Z\n"))
 	f.Add([]byte("listen = \"${X:-127.0.0.1:1}\"\n[limits]\nplugin_memory = 1048576\n"))
+	f.Add([]byte(provider(`credentials = ["env:A", { secret = "env:B", weight = 3, name = "b" }, { secret = "x", nmae = 1 }]`)))
+	f.Add([]byte(provider() + "[[providers.credentials]]\nsecret = \"env:A\"\nweight = 0\n"))
+	f.Add([]byte("[routing]\nmax_attempts = 3\nbackoff = \"1s\"\n[routing.aliases]\nfast = [\"p/m\", \"m\", \"fast\"]\n\"a b\" = []\n" + provider()))
 
 	dir := f.TempDir()
 	name := filepath.Join(dir, "hub.toml")
@@ -48,6 +52,34 @@ func FuzzParse(f *testing.F) {
 			}
 			if _, err := e.ConfigJSON(); err != nil {
 				t.Fatal(err)
+			}
+			names := map[string]bool{}
+			for j, cr := range p.Credentials {
+				if w := cr.Weight(); w < MinCredentialWeight || w > MaxCredentialWeight {
+					t.Fatalf("credential %d weight %d", j, w)
+				}
+				n := p.CredentialName(j)
+				if n == "" || names[n] {
+					t.Fatalf("credential %d name %q empty or not unique", j, n)
+				}
+				names[n] = true
+			}
+		}
+		r := c.Routing
+		if r.MaxAttempts < 1 || r.FailureThreshold < 1 || r.MaxBackoff < r.Backoff || r.Cooldown <= 0 || r.RateLimitCooldown <= 0 || c.CallDeadline() <= 0 {
+			t.Fatalf("routing not validated: %+v", r)
+		}
+		for name, entries := range r.Aliases {
+			if len(entries) == 0 || strings.Contains(name, "/") {
+				t.Fatalf("alias %q = %q", name, entries)
+			}
+			if _, ok := c.Provider(name); ok {
+				t.Fatalf("alias %q names a provider", name)
+			}
+			for _, e := range entries {
+				if _, ok := r.Aliases[e]; ok {
+					t.Fatalf("alias %q names alias %q", name, e)
+				}
 			}
 		}
 	})

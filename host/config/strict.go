@@ -36,14 +36,40 @@ const maxProbes = 64
 
 var textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 
+// tableKeyed is implemented by a type that decodes itself (UnmarshalTOML) from a
+// value or from a table, like [Credential]: tomlKeys lists the table's keys, which
+// strict decoding checks as it checks a struct's fields. The keys hold values, not
+// tables.
+type tableKeyed interface{ tomlKeys() []string }
+
+var tableKeyedType = reflect.TypeFor[tableKeyed]()
+
+// tableKeysOf returns the table keys of t, or of the elements of a slice t, when
+// that type is tableKeyed.
+func tableKeysOf(t reflect.Type) ([]string, bool) {
+	if t.Kind() == reflect.Slice {
+		t = t.Elem()
+	}
+	if t.Implements(tableKeyedType) {
+		return reflect.Zero(t).Interface().(tableKeyed).tomlKeys(), true
+	}
+	return nil, false
+}
+
 // schemaLookup walks key through the Config type by exact toml tag. It reports
 // whether the key is known, whether it lies inside a free-form table (a map of
 // any, like a plugin's config), and, for an unknown key, the names that were
 // possible where the walk failed.
 func schemaLookup(key toml.Key) (known, freeForm bool, candidates []string) {
 	t := reflect.TypeFor[Config]()
-	for _, seg := range key {
+	for i, seg := range key {
 		t = elemOf(t)
+		if keys, ok := tableKeysOf(t); ok {
+			if !slices.Contains(keys, seg) {
+				return false, false, keys
+			}
+			return i == len(key)-1, false, nil // nothing is below a key of such a table
+		}
 		switch {
 		case t.Kind() == reflect.Interface:
 			return true, true, nil
@@ -127,9 +153,11 @@ func (l *locator) unknownKeys() []Problem {
 		reported = map[string]bool{}
 	)
 	for _, h := range hits {
+		var fp fieldPath
 		path := h.key.String()
 		if paths := indexedPaths(l.genericData(), h.key); h.occurrence < len(paths) {
-			path = paths[h.occurrence]
+			fp = paths[h.occurrence]
+			path = fp.String()
 		}
 		if reported[path] {
 			continue // a repeated [[unknown]] table: once is enough
@@ -139,9 +167,15 @@ func (l *locator) unknownKeys() []Problem {
 		if h.hint != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", h.hint)
 		}
+		line := l.line(h.key, h.occurrence)
+		if line == 0 && fp != nil {
+			// Not found by probing, as in a table inside a list that also holds
+			// strings: on the line of the nearest enclosing key that can be found.
+			line = l.lineOf(fp)
+		}
 		problems = append(problems, Problem{
 			Path:    path,
-			Line:    l.line(h.key, h.occurrence),
+			Line:    line,
 			Message: msg,
 		})
 	}
@@ -149,24 +183,33 @@ func (l *locator) unknownKeys() []Problem {
 }
 
 // lineOf returns the line of the value at p, or, when p is not in the file (a
-// missing key), of the nearest enclosing table that is; 0 if none is found. A
-// problem in a list element (models[1]) is placed on the list's key.
+// missing key) or its line cannot be told (one of several occurrences of a key on
+// one line), of the nearest enclosing key that is found; 0 if none is. A problem
+// in a list element (models[1]) is placed on the list's key.
 func (l *locator) lineOf(p fieldPath) int {
 	for len(p) > 0 {
 		last := p[len(p)-1]
 		key := p.tomlKey()
 		n := l.counts[key.String()]
 		if last.indexed {
-			if n > 0 && last.index < n && l.md.Type(key...) == "ArrayHash" {
-				return l.line(key, last.index) // the index-th [[key]] header
+			if n > 0 && l.md.Type(key...) == "ArrayHash" {
+				// Its [[key]] header: which one, counting those of all the arrays
+				// at key ([[providers.credentials]] of every provider).
+				if occ := slices.Index(pathStrings(elementPaths(l.genericData(), key)), p.String()); occ >= 0 && occ < n {
+					if line := l.line(key, occ); line > 0 {
+						return line
+					}
+				}
 			}
 			p = p.unindexed()
 			continue
 		}
 		if n > 0 {
 			if paths := indexedPaths(l.genericData(), key); len(paths) == n {
-				if occ := slices.Index(paths, p.String()); occ >= 0 {
-					return l.line(key, occ)
+				if occ := slices.Index(pathStrings(paths), p.String()); occ >= 0 {
+					if line := l.line(key, occ); line > 0 {
+						return line
+					}
 				}
 			}
 		}
@@ -225,11 +268,24 @@ func editDistance(a, b string) int {
 // indexedPaths returns, in file order, the concrete paths of every value at key in
 // the generically decoded file, with array indexes: "providers[0].nme",
 // "providers[1].nme".
-func indexedPaths(v any, key toml.Key) []string {
-	var out []string
-	var walk func(v any, key toml.Key, prefix string)
-	walk = func(v any, key toml.Key, prefix string) {
+func indexedPaths(v any, key toml.Key) []fieldPath { return walkPaths(v, key, false) }
+
+// elementPaths is like indexedPaths but, where the value at key is an array of
+// tables, returns the path of each table: "providers[0].credentials[0]",
+// "providers[0].credentials[1]", "providers[1].credentials[0]".
+func elementPaths(v any, key toml.Key) []fieldPath { return walkPaths(v, key, true) }
+
+func walkPaths(v any, key toml.Key, elements bool) []fieldPath {
+	var out []fieldPath
+	var walk func(v any, key toml.Key, prefix fieldPath)
+	walk = func(v any, key toml.Key, prefix fieldPath) {
 		if len(key) == 0 {
+			if tables, ok := v.([]map[string]any); ok && elements {
+				for i := range tables {
+					out = append(out, prefix.index(i))
+				}
+				return
+			}
 			out = append(out, prefix)
 			return
 		}
@@ -239,23 +295,28 @@ func indexedPaths(v any, key toml.Key) []string {
 			if !ok {
 				return
 			}
-			seg := toml.Key{key[0]}.String()
-			if prefix != "" {
-				seg = prefix + "." + seg
-			}
-			walk(child, key[1:], seg)
+			walk(child, key[1:], prefix.dot(key[0]))
 		case []map[string]any:
 			for i, e := range x {
-				walk(e, key, fmt.Sprintf("%s[%d]", prefix, i))
+				walk(e, key, prefix.index(i))
 			}
 		case []any:
 			for i, e := range x {
-				walk(e, key, fmt.Sprintf("%s[%d]", prefix, i))
+				walk(e, key, prefix.index(i))
 			}
 		}
 	}
 	if v != nil {
-		walk(v, key, "")
+		walk(v, key, nil)
+	}
+	return out
+}
+
+// pathStrings formats paths.
+func pathStrings(paths []fieldPath) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = p.String()
 	}
 	return out
 }

@@ -41,7 +41,25 @@ const (
 	minConnectTimeout  = Duration(time.Millisecond)
 	minShutdownGrace   = Duration(time.Millisecond)
 	maxShutdownGrace   = Duration(time.Hour)
+
+	minMaxAttempts      = 1
+	maxMaxAttempts      = 20
+	maxRetriesPerTarget = 10
+	maxBackoff          = Duration(time.Minute)
+	maxMaxBackoff       = Duration(5 * time.Minute)
+	minDeadline         = Duration(time.Second)
+	maxDeadline         = Duration(24 * time.Hour)
+	minAttemptTimeout   = Duration(10 * time.Millisecond)
+	maxAttemptTimeout   = Duration(time.Hour)
+	minFailureThreshold = 1
+	maxFailureThreshold = 1000
+	minCooldown         = Duration(time.Second)
+	maxCooldown         = Duration(time.Hour)
+	maxAliasEntries     = 20
 )
+
+// aliasRE is what routing alias names look like: model-like, without "/".
+var aliasRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._:-]*$`)
 
 // issue is a validation problem before its line is known.
 type issue struct {
@@ -156,6 +174,7 @@ func (o Options) validate(c *Config) []issue {
 	}
 
 	ps.limits(&c.Limits)
+	ps.routing(c)
 
 	names := make([]string, 0, len(c.Plugins))
 	for name := range c.Plugins {
@@ -215,6 +234,118 @@ func (ps *problems) limits(l *Limits) {
 	}
 	ps.durationRange(at("limits", "upstream_connect_timeout"), l.UpstreamConnectTimeout, minConnectTimeout, maxConnect)
 	ps.durationRange(at("limits", "shutdown_grace"), l.ShutdownGrace, minShutdownGrace, maxShutdownGrace)
+}
+
+func (ps *problems) routing(c *Config) {
+	r := &c.Routing
+	pre := at("routing")
+	ps.intRange(pre.dot("max_attempts"), r.MaxAttempts, minMaxAttempts, maxMaxAttempts)
+	ps.intRange(pre.dot("retries_per_target"), r.RetriesPerTarget, 0, maxRetriesPerTarget)
+	minMax := Duration(0)
+	if ps.durationRange(pre.dot("backoff"), r.Backoff, 0, maxBackoff) {
+		minMax = r.Backoff
+	}
+	ps.durationRange(pre.dot("max_backoff"), r.MaxBackoff, minMax, maxMaxBackoff)
+	if r.Deadline != 0 && (r.Deadline < minDeadline || r.Deadline > maxDeadline) {
+		ps.add(pre.dot("deadline"), "must be 0 (limits.upstream_timeout) or between %s and %s; got %s", minDeadline, maxDeadline, r.Deadline)
+	}
+	if r.AttemptTimeout != 0 && (r.AttemptTimeout < minAttemptTimeout || r.AttemptTimeout > maxAttemptTimeout) {
+		ps.add(pre.dot("attempt_timeout"), "must be 0 (no bound) or between %s and %s; got %s", minAttemptTimeout, maxAttemptTimeout, r.AttemptTimeout)
+	}
+	ps.intRange(pre.dot("failure_threshold"), r.FailureThreshold, minFailureThreshold, maxFailureThreshold)
+	ps.durationRange(pre.dot("cooldown"), r.Cooldown, minCooldown, maxCooldown)
+	ps.durationRange(pre.dot("rate_limit_cooldown"), r.RateLimitCooldown, minCooldown, maxCooldown)
+
+	names := make([]string, 0, len(r.Aliases))
+	for name := range r.Aliases {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		ps.alias(c, pre.dot("aliases").dot(name), name, r.Aliases[name])
+	}
+}
+
+// alias checks the alias name = entries at path. Providers are those of the file:
+// aliases are config-only, so they are checked against the config's providers, not
+// against providers added at run time.
+func (ps *problems) alias(c *Config, path fieldPath, name string, entries []string) {
+	switch {
+	case !aliasRE.MatchString(name):
+		ps.add(path, "invalid alias name %q: must match %s", name, aliasRE)
+	case c.hasProvider(name):
+		ps.add(path, "alias %q has the name of a provider; choose another", name)
+	}
+	switch {
+	case len(entries) == 0:
+		ps.add(path, "must list at least one model")
+	case len(entries) > maxAliasEntries:
+		ps.add(path, "must list at most %d models; got %d", maxAliasEntries, len(entries))
+	}
+	seen := map[string]int{}
+	for j, e := range entries {
+		epath := path.index(j)
+		if k, dup := seen[e]; dup {
+			ps.add(epath, "duplicate entry %q (also %s[%d])", e, toml.Key{name}, k)
+			continue
+		}
+		seen[e] = j
+		if msg := aliasEntryProblem(c, e); msg != "" {
+			ps.add(epath, "%s", msg)
+		}
+	}
+}
+
+// aliasEntryProblem reports what is wrong with the alias entry e, or "".
+func aliasEntryProblem(c *Config, e string) string {
+	switch {
+	case e == "":
+		return "must not be empty"
+	case strings.ContainsFunc(e, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
+		return fmt.Sprintf("model %q must not contain whitespace or control characters", e)
+	case strings.HasPrefix(e, "/"):
+		return fmt.Sprintf(`invalid model %q: want "provider/model" or a model name`, e)
+	}
+	if _, isAlias := c.Routing.Aliases[e]; isAlias {
+		return fmt.Sprintf(`%q is an alias; an alias lists models, not other aliases (write "provider/model" for a model of that name)`, e)
+	}
+	prov, model, slashed := strings.Cut(e, "/")
+	if !slashed {
+		return "" // a bare model name: whichever providers serve it
+	}
+	p, ok := c.Provider(prov)
+	if !ok {
+		// Like the router, take an id whose prefix is no provider as a bare model
+		// name ("meta-llama/llama-3-70b"), but only when a provider lists it: else
+		// it is most likely a misspelt provider.
+		for i := range c.Providers {
+			if c.Providers[i].HasModel(e) {
+				return ""
+			}
+		}
+		return fmt.Sprintf(`no provider %q in the config (want "provider/model" with a configured provider, or a model name)`, prov)
+	}
+	switch {
+	case model == "":
+		return fmt.Sprintf(`no model after "%s/"`, prov)
+	case len(p.Models) > 0 && !p.HasModel(model) && !p.HasModel(AnyModel):
+		return fmt.Sprintf("provider %s does not list model %q", prov, model)
+	}
+	return ""
+}
+
+// hasProvider reports whether a provider in the file is called name.
+func (c *Config) hasProvider(name string) bool {
+	_, ok := c.Provider(name)
+	return ok
+}
+
+func (ps *problems) intRange(path fieldPath, v, lo, hi int) bool {
+	if v < lo || v > hi {
+		ps.add(path, "must be between %d and %d; got %d", lo, hi, v)
+		return false
+	}
+	return true
 }
 
 func (ps *problems) sizeRange(path fieldPath, v, lo, hi Size) bool {
@@ -387,19 +518,7 @@ func (ps *problems) providers(c *Config, builtins []string, lookup func(string) 
 			p.BaseURL = ps.baseURL(pre.dot("base_url"), v)
 		}
 
-		creds := map[string]int{}
-		for j, cr := range p.Credentials {
-			path := pre.dot("credentials").index(j)
-			if msg := cr.validate(); msg != "" {
-				ps.add(path, "%s", msg)
-				continue
-			}
-			if k, dup := creds[cr.rawString()]; dup {
-				ps.add(path, "duplicate credential %s (also credentials[%d])", cr, k)
-				continue
-			}
-			creds[cr.rawString()] = j
-		}
+		ps.credentials(p, pre)
 
 		models := map[string]int{}
 		for j, m := range p.Models {
@@ -419,6 +538,63 @@ func (ps *problems) providers(c *Config, builtins []string, lookup func(string) 
 		if p.Enabled == nil {
 			enabled := true
 			p.Enabled = &enabled
+		}
+	}
+}
+
+// credentials checks the credentials of provider p, at pre.
+func (ps *problems) credentials(p *Provider, pre fieldPath) {
+	secrets := map[string]int{}
+	names := map[string]int{} // set names
+	for j, cr := range p.Credentials {
+		path := pre.dot("credentials").index(j)
+		raw, form := cr.rawString(), cr.form
+		if form == nil {
+			form = &tableForm{hasSecret: true}
+		}
+		secretPath := path
+		if cr.form != nil {
+			secretPath = path.dot(credentialSecretKey)
+		}
+		switch k, dup := secrets[raw]; {
+		case !form.hasSecret:
+			ps.add(path, `needs a secret: { secret = "env:NAME", … }`)
+		case cr.secretProblem() != "":
+			ps.add(secretPath, "%s", cr.secretProblem())
+		case dup:
+			ps.add(secretPath, "duplicate credential %s (also credentials[%d])", cr, k)
+		default:
+			secrets[raw] = j
+		}
+		if form.hasWeight && (form.weight < MinCredentialWeight || form.weight > MaxCredentialWeight) {
+			msg := fmt.Sprintf("must be between %d and %d; got %d", MinCredentialWeight, MaxCredentialWeight, form.weight)
+			if form.weight == 0 {
+				msg += " (to stop using a credential, remove it)"
+			}
+			ps.add(path.dot(credentialWeightKey), "%s", msg)
+		}
+		if form.hasName {
+			switch k, dup := names[form.name]; {
+			case form.name == "":
+				ps.add(path.dot(credentialNameKey), "must not be empty (leave name out for the default %q)", defaultCredentialName(p.Name, j))
+			case !nameRE.MatchString(form.name):
+				ps.add(path.dot(credentialNameKey), "invalid credential name %q: must match %s", form.name, nameRE)
+			case dup:
+				ps.add(path.dot(credentialNameKey), "duplicate credential name %q (also credentials[%d])", form.name, k)
+			default:
+				names[form.name] = j
+			}
+		}
+	}
+	// A set name must not take the default name of a credential without one.
+	for j, cr := range p.Credentials {
+		if cr.Name() != "" {
+			continue
+		}
+		def := defaultCredentialName(p.Name, j)
+		if k, ok := names[def]; ok {
+			ps.add(pre.dot("credentials").index(k).dot(credentialNameKey),
+				"credential name %q is the default name of credentials[%d], which has no name; choose another", def, j)
 		}
 	}
 }
