@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -25,9 +26,13 @@ import (
 
 	"github.com/tetratelabs/wazero"
 
+	"github.com/aignehub/hub/host/admin"
 	"github.com/aignehub/hub/host/auth"
 	"github.com/aignehub/hub/host/config"
+	"github.com/aignehub/hub/host/limits"
+	"github.com/aignehub/hub/host/manage"
 	"github.com/aignehub/hub/host/proxy"
+	"github.com/aignehub/hub/host/secrets"
 	"github.com/aignehub/hub/host/server"
 	"github.com/aignehub/hub/plugins"
 	"github.com/aignehub/hub/runtime"
@@ -52,19 +57,35 @@ type Options struct {
 
 // Hub is a running gateway.
 type Hub struct {
-	cfg      *config.Config
-	log      *slog.Logger
-	store    *store.Store
-	recorder *store.Recorder
-	auth     *auth.Authenticator
-	plugins  map[string]*runtime.Plugin
-	engine   *proxy.Engine
-	server   *server.Server
-	http     *http.Server
+	cfg       *config.Config
+	log       *slog.Logger
+	lookupEnv func(string) (string, bool)
+	builtin   func(string) ([]byte, error)
+	cache     wazero.CompilationCache
+	store     *store.Store
+	keyring   *secrets.Keyring
+	recorder  *store.Recorder
+	auth      *auth.Authenticator
+	limiter   *limits.Limiter
+	engine    *proxy.Engine
+	manage    *manage.Service
+	server    *server.Server
+	http      *http.Server
 
-	stopPoll context.CancelFunc
-	closeMu  sync.Mutex
-	closed   bool
+	pluginMu sync.Mutex
+	plugins  map[string]*runtime.Plugin
+
+	// bgCtx lives until shutdown: background work (polls, discovery,
+	// credential checks) runs under it.
+	bgCtx            context.Context
+	stopBG           context.CancelFunc
+	reloadMu         sync.Mutex
+	providersVersion int64
+	discoverMu       sync.Mutex
+	stopDiscover     context.CancelFunc
+
+	closeMu sync.Mutex
+	closed  bool
 }
 
 // DBFile is the database file name inside the data dir.
@@ -78,9 +99,10 @@ func OpenStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
 	return store.Open(ctx, filepath.Join(cfg.DataDir, DBFile), store.Options{})
 }
 
-// New provisions a hub: opens the store, seeds providers from the config,
-// loads and validates the plugins the enabled providers use, and builds the
-// request path. Nothing listens until Serve.
+// New provisions a hub: opens the store and the master keyring, seeds
+// providers and credentials from the config, builds routing from the
+// database (loading and validating the plugins the enabled providers use),
+// and builds the request path. Nothing listens until Serve.
 func New(ctx context.Context, opts Options) (h *Hub, err error) {
 	cfg := opts.Config
 	if opts.Logger == nil {
@@ -92,7 +114,8 @@ func New(ctx context.Context, opts Options) (h *Hub, err error) {
 	if opts.Builtin == nil {
 		opts.Builtin = plugins.Builtin
 	}
-	h = &Hub{cfg: cfg, log: opts.Logger, plugins: map[string]*runtime.Plugin{}}
+	h = &Hub{cfg: cfg, log: opts.Logger, lookupEnv: opts.LookupEnv, builtin: opts.Builtin, plugins: map[string]*runtime.Plugin{}}
+	h.bgCtx, h.stopBG = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
 			h.closeResources(context.Background())
@@ -102,120 +125,73 @@ func New(ctx context.Context, opts Options) (h *Hub, err error) {
 	if h.store, err = OpenStore(ctx, cfg); err != nil {
 		return nil, err
 	}
-	providers, err := h.provision(ctx, opts)
+	if h.keyring, err = secrets.Load(cfg.DataDir, opts.LookupEnv); err != nil {
+		return nil, err
+	}
+	dir := opts.CacheDir
+	if dir == "" {
+		dir = filepath.Join(cfg.DataDir, "wasm-cache")
+	}
+	if h.cache, err = runtime.NewCache(dir); err != nil {
+		return nil, fmt.Errorf("compilation cache: %w", err)
+	}
+	if err := h.seed(ctx, opts.LookupEnv); err != nil {
+		return nil, err
+	}
+	if h.providersVersion, err = h.store.ProvidersVersion(ctx); err != nil {
+		return nil, err
+	}
+	router, err := h.buildRouter(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
+	if len(router.Providers()) == 0 {
+		return nil, errors.New("no enabled providers")
+	}
 	h.recorder = store.NewRecorder(h.store, store.RecorderOptions{Logger: opts.Logger})
 	h.auth = auth.New(h.store, auth.Options{Logger: opts.Logger})
+	h.limiter = limits.New(limits.Options{})
+	rt := cfg.Routing
 	client := &http.Client{Transport: proxy.NewTransport(cfg.Limits.UpstreamConnectTimeout.Std())}
-	h.engine = proxy.NewEngine(proxy.NewRouter(providers), proxy.Options{
-		Client:          client,
-		Recorder:        h.recorder,
-		Logger:          opts.Logger,
-		UpstreamTimeout: cfg.Limits.UpstreamTimeout.Std(),
+	h.engine = proxy.NewEngine(router, proxy.Options{
+		Client:           client,
+		Recorder:         h.recorder,
+		Logger:           opts.Logger,
+		UpstreamTimeout:  cfg.Limits.UpstreamTimeout.Std(),
+		MaxAttempts:      rt.MaxAttempts,
+		RetriesPerTarget: rt.RetriesPerTarget,
+		Backoff:          rt.Backoff.Std(),
+		MaxBackoff:       rt.MaxBackoff.Std(),
+		Deadline:         rt.Deadline.Std(),
+		AttemptTimeout:   rt.AttemptTimeout.Std(),
+		Limiter:          h.limiter,
+		Health: proxy.NewHealth(proxy.HealthOptions{
+			FailureThreshold:  rt.FailureThreshold,
+			Cooldown:          rt.Cooldown.Std(),
+			RateLimitCooldown: rt.RateLimitCooldown.Std(),
+		}),
+	})
+	h.manage = manage.New(manage.Options{Store: h.store, Keyring: h.keyring, Config: cfg,
+		Changed:     func() { h.Reload(h.bgCtx) },
+		KeysChanged: h.auth.Purge,
 	})
 	h.server = server.New(server.Options{
 		Auth:           h.auth,
 		Engine:         h.engine,
 		MaxRequestBody: cfg.Limits.MaxRequestBody.Bytes(),
 		Logger:         opts.Logger,
+		Admin:          admin.New(admin.Options{Auth: h.auth, Manage: h.manage, Runtime: runtimeView{h}, Logger: opts.Logger}),
 	})
 	// Compiling plugins is the one memory-heavy step of a start (a cold
 	// compile peaks at tens of MB of garbage); hand that back to the OS now
 	// rather than carrying it as idle RSS.
 	debug.FreeOSMemory()
 
-	pollCtx, cancel := context.WithCancel(context.Background())
-	h.stopPoll = cancel
-	go h.auth.Run(pollCtx)
-	h.discoverModels(pollCtx, providers)
+	go h.auth.Run(h.bgCtx)
+	go h.pollProviders(h.bgCtx)
+	go h.engine.RunHealthChecks(h.bgCtx, time.Second)
+	h.discoverModels(h.bgCtx, router)
 	return h, nil
-}
-
-// provision seeds providers into the store and loads their plugins.
-func (h *Hub) provision(ctx context.Context, opts Options) ([]*proxy.Provider, error) {
-	cfg := h.cfg
-	dir := opts.CacheDir
-	if dir == "" {
-		dir = filepath.Join(cfg.DataDir, "wasm-cache")
-	}
-	cache, err := runtime.NewCache(dir)
-	if err != nil {
-		return nil, fmt.Errorf("compilation cache: %w", err)
-	}
-	var out []*proxy.Provider
-	var problems []string
-	for i := range cfg.Providers {
-		pc := &cfg.Providers[i]
-		if !pc.IsEnabled() {
-			continue
-		}
-		entry := cfg.PluginFor(pc)
-		plug, err := h.loadPlugin(ctx, entry, cache, opts)
-		if err != nil {
-			return nil, err
-		}
-		m := plug.Manifest()
-		if m.Kind != abi.KindProvider {
-			return nil, fmt.Errorf("provider %s: plugin %s is a %s plugin, not a provider", pc.Name, entry.Name, m.Kind)
-		}
-		if len(m.APIs) == 0 {
-			return nil, fmt.Errorf("provider %s: plugin %s declares no APIs", pc.Name, entry.Name)
-		}
-		if !supportedAuth(m.Auth) {
-			return nil, fmt.Errorf("provider %s: plugin %s declares auth %q, which this hub cannot apply", pc.Name, entry.Name, m.Auth)
-		}
-		if strings.HasPrefix(m.Auth, abi.AuthSigV4Prefix) && pc.Region == "" && len(pc.Credentials) > 0 {
-			return nil, fmt.Errorf("provider %s: plugin %s signs requests with AWS SigV4: set the provider's region", pc.Name, entry.Name)
-		}
-		options, err := pc.OptionsJSON()
-		if err != nil {
-			return nil, err
-		}
-		p := &proxy.Provider{Name: pc.Name, BaseURL: strings.TrimSuffix(pc.BaseURL, "/"), Plugin: plug, Models: pc.Models,
-			Options: options, Region: pc.Region}
-		if err := checkDiscoverable(p); err != nil {
-			return nil, err
-		}
-		var creds []store.Credential
-		for j, c := range pc.Credentials {
-			secret, err := c.Resolve(opts.LookupEnv)
-			if err != nil {
-				problems = append(problems, fmt.Sprintf("providers[%d] (%s).credentials[%d]: %v", i, pc.Name, j, err))
-				continue
-			}
-			p.Secrets = append(p.Secrets, secret)
-			// Only the reference (env:NAME) or a masked literal is stored.
-			creds = append(creds, store.Credential{Name: fmt.Sprintf("%s-%d", pc.Name, j+1), SecretRef: c.String(), Weight: 1, Enabled: true})
-		}
-		sp, err := h.store.UpsertProvider(ctx, store.Provider{Name: pc.Name, Plugin: entry.Name, BaseURL: p.BaseURL, Enabled: true})
-		if err != nil {
-			return nil, fmt.Errorf("seed provider %s: %w", pc.Name, err)
-		}
-		if err := h.store.ReplaceCredentials(ctx, sp.ID, creds); err != nil {
-			return nil, fmt.Errorf("seed credentials of %s: %w", pc.Name, err)
-		}
-		stored, err := h.store.ListCredentials(ctx, sp.ID)
-		if err != nil {
-			return nil, fmt.Errorf("list credentials of %s: %w", pc.Name, err)
-		}
-		ids := make(map[string]int64, len(stored))
-		for _, c := range stored {
-			ids[c.Name] = c.ID
-		}
-		for _, c := range creds { // p.Secrets[j] is creds[j]
-			p.CredentialIDs = append(p.CredentialIDs, ids[c.Name])
-		}
-		out = append(out, p)
-	}
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("resolve credentials:\n  %s", strings.Join(problems, "\n  "))
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no enabled providers")
-	}
-	return out, nil
 }
 
 func supportedAuth(a string) bool {
@@ -225,14 +201,16 @@ func supportedAuth(a string) bool {
 }
 
 // loadPlugin loads a plugin once, however many providers use it.
-func (h *Hub) loadPlugin(ctx context.Context, e config.PluginEntry, cache wazero.CompilationCache, opts Options) (*runtime.Plugin, error) {
+func (h *Hub) loadPlugin(ctx context.Context, e config.PluginEntry) (*runtime.Plugin, error) {
+	h.pluginMu.Lock()
+	defer h.pluginMu.Unlock()
 	if p, ok := h.plugins[e.Name]; ok {
 		return p, nil
 	}
 	var wasm []byte
 	var err error
 	if name, ok := e.Builtin(); ok {
-		wasm, err = opts.Builtin(name)
+		wasm, err = h.builtin(name)
 	} else {
 		wasm, err = os.ReadFile(e.Source)
 	}
@@ -255,7 +233,7 @@ func (h *Hub) loadPlugin(ctx context.Context, e config.PluginEntry, cache wazero
 		Name:        e.Name,
 		Wasm:        wasm,
 		Config:      cfgJSON,
-		Cache:       cache,
+		Cache:       h.cache,
 		MemoryLimit: uint64(lim.PluginMemory.Bytes()),
 		Deadline:    lim.PluginDeadline.Std(),
 		MaxOutput:   int(lim.PluginMaxOutput.Bytes()),
@@ -287,7 +265,20 @@ func (h *Hub) Recorder() *store.Recorder { return h.recorder }
 func (h *Hub) Auth() *auth.Authenticator { return h.auth }
 
 // Plugins returns the loaded plugins by name.
-func (h *Hub) Plugins() map[string]*runtime.Plugin { return h.plugins }
+func (h *Hub) Plugins() map[string]*runtime.Plugin {
+	h.pluginMu.Lock()
+	defer h.pluginMu.Unlock()
+	return maps.Clone(h.plugins)
+}
+
+// Config is the hub's configuration.
+func (h *Hub) Config() *config.Config { return h.cfg }
+
+// Engine is the hub's request engine.
+func (h *Hub) Engine() *proxy.Engine { return h.engine }
+
+// Keyring is the hub's master keyring.
+func (h *Hub) Keyring() *secrets.Keyring { return h.keyring }
 
 // Serve accepts connections on ln until Shutdown. It returns nil after a
 // clean shutdown.
@@ -343,8 +334,8 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 
 func (h *Hub) closeResources(ctx context.Context) error {
 	var errs []error
-	if h.stopPoll != nil {
-		h.stopPoll()
+	if h.stopBG != nil {
+		h.stopBG()
 	}
 	if h.recorder != nil {
 		if err := h.recorder.Close(ctx); err != nil {

@@ -531,7 +531,9 @@ func TestErrors(t *testing.T) {
 		{"bad role", h.key, `{"model":"gpt-4o-mini","messages":[{"role":"robot","content":"x"}]}`, 400, "invalid_request_error", "", "messages[0].role", ""},
 		{"upstream 429", h.key, fmt.Sprintf(chatBody, "e429/gpt-4o-mini", ""), 429, "tokens", "rate_limit_exceeded", "", "3"},
 		{"upstream 500", h.key, fmt.Sprintf(chatBody, "e500/gpt-4o-mini", ""), 502, "upstream_error", "", "", ""},
-		{"upstream 429 on a stream", h.key, fmt.Sprintf(chatBody, "e429/gpt-4o-mini", `,"stream":true`), 429, "tokens", "rate_limit_exceeded", "", "3"},
+		// The 429 above cooled e429's only credential down for its
+		// Retry-After: the next call is refused by the hub itself.
+		{"credential cooling down after a 429", h.key, fmt.Sprintf(chatBody, "e429/gpt-4o-mini", `,"stream":true`), 429, "rate_limit_error", "provider_cooling_down", "", "3"},
 		{"upstream timeout", h.key, fmt.Sprintf(chatBody, "ehang/gpt-4o-mini", ""), 504, "upstream_timeout", "", "", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -28,16 +28,26 @@ func checkDiscoverable(p *proxy.Provider) error {
 	return nil
 }
 
-// discoverModels lists the models of every provider configured without
-// any, once now (bounded, so an unreachable upstream does not hold the
-// start: that provider serves nothing until a later attempt succeeds), then
-// keeps them fresh in the background until ctx ends.
-func (h *Hub) discoverModels(ctx context.Context, providers []*proxy.Provider) {
-	for _, p := range providers {
+// discoverModels lists the models of every provider of r configured
+// without any, once now unless r already has them (carried over by a
+// reload) — bounded, so an unreachable upstream does not hold the start:
+// that provider serves nothing until a later attempt succeeds — then keeps
+// them fresh in the background until ctx ends or the next reload replaces r.
+func (h *Hub) discoverModels(ctx context.Context, r *proxy.Router) {
+	h.discoverMu.Lock()
+	if h.stopDiscover != nil {
+		h.stopDiscover()
+	}
+	ctx, h.stopDiscover = context.WithCancel(ctx)
+	h.discoverMu.Unlock()
+	for _, p := range r.Providers() {
 		if len(p.Models) > 0 {
 			continue
 		}
-		ok := h.discoverOnce(ctx, p)
+		ok := len(r.ModelsOf(p)) > 0
+		if !ok {
+			ok = h.discoverOnce(ctx, r, p)
+		}
 		go func() {
 			for {
 				wait := discoverRetry
@@ -49,21 +59,23 @@ func (h *Hub) discoverModels(ctx context.Context, providers []*proxy.Provider) {
 					return
 				case <-time.After(wait):
 				}
-				ok = h.discoverOnce(ctx, p)
+				ok = h.discoverOnce(ctx, r, p)
 			}
 		}()
 	}
 }
 
-func (h *Hub) discoverOnce(ctx context.Context, p *proxy.Provider) bool {
+func (h *Hub) discoverOnce(ctx context.Context, r *proxy.Router, p *proxy.Provider) bool {
 	actx, cancel := context.WithTimeout(ctx, discoverTimeout)
 	defer cancel()
 	ids, err := h.engine.ListModels(actx, p)
 	if err != nil {
-		h.log.Warn("model discovery failed; retrying", "provider", p.Name, "err", err, "retry_in", discoverRetry)
+		if ctx.Err() == nil {
+			h.log.Warn("model discovery failed; retrying", "provider", p.Name, "err", err, "retry_in", discoverRetry)
+		}
 		return false
 	}
-	h.engine.Router().SetModels(p.Name, ids)
+	r.SetModels(p.Name, ids)
 	h.log.Info("models discovered", "provider", p.Name, "models", len(ids))
 	return true
 }

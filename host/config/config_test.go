@@ -805,3 +805,28 @@ func TestPresets(t *testing.T) {
 		t.Fatalf("used plugins %v: the openai-compatible presets share one module", c.UsedPlugins())
 	}
 }
+
+// Two providers on the same preset both get it: the builtin plugin entry
+// added for the first must not count as a [plugins.NAME] table for the second.
+func TestSamePresetTwice(t *testing.T) {
+	c, err := Parse([]byte(`
+[[providers]]
+name = "a"
+plugin = "openai"
+credentials = ["env:A"]
+[[providers]]
+name = "b"
+plugin = "deepseek"
+[[providers]]
+name = "c"
+plugin = "deepseek"
+`), "hub.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{Presets["openai"].BaseURL, Presets["deepseek"].BaseURL, Presets["deepseek"].BaseURL} {
+		if got := c.Providers[i].BaseURL; got != want {
+			t.Errorf("providers[%d].base_url = %q, want %q", i, got, want)
+		}
+	}
+}

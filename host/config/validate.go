@@ -453,6 +453,12 @@ func (ps *problems) providers(c *Config, builtins []string, lookup func(string) 
 		return
 	}
 	seen := map[string]int{}
+	// Only a [plugins.NAME] table from the file overrides a preset of the
+	// same name; the builtin entries added below for earlier providers do not.
+	written := make(map[string]bool, len(c.Plugins))
+	for name := range c.Plugins {
+		written[name] = true
+	}
 	for i := range c.Providers {
 		p := &c.Providers[i]
 		pre := at("providers").index(i)
@@ -468,7 +474,7 @@ func (ps *problems) providers(c *Config, builtins []string, lookup func(string) 
 			seen[p.Name] = i
 		}
 
-		_, entry := c.Plugins[p.Plugin]
+		entry := written[p.Plugin]
 		if preset, ok := Presets[p.Plugin]; ok && !entry && slices.Contains(builtins, preset.Plugin) {
 			p.Preset = p.Plugin
 			p.Plugin = preset.Plugin

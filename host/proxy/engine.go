@@ -350,7 +350,7 @@ targets:
 			}
 			idx, perr := t.Provider.pick(t.Provider.now())
 			if perr != nil {
-				if last == nil || last.Status != 429 || perr.Status == 429 {
+				if last == nil { // else the upstream's own error says more
 					last = perr
 				}
 				continue targets

@@ -32,6 +32,9 @@ type Options struct {
 	// Ready reports whether the hub can serve (GET /readyz). Nil means
 	// always ready.
 	Ready func() error
+	// Admin serves every method under /api/admin/ (it authenticates and
+	// authorizes on its own). Nil means no admin API: those paths are 404.
+	Admin http.Handler
 }
 
 // Server routes HTTP requests to the surfaces.
@@ -68,6 +71,12 @@ func New(opts Options) *Server {
 	r.GET("/v1/models", s.listModels)
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
+	if opts.Admin != nil {
+		admin := func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) { opts.Admin.ServeHTTP(w, r) }
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			r.Handle(m, "/api/admin/*path", admin)
+		}
+	}
 	return s
 }
 

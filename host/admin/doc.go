@@ -1,0 +1,83 @@
+// Package admin is the hub's admin REST API: JSON over HTTP under
+// /api/admin/, for managing providers, credentials, API keys, accounts and
+// model rates, reading the audit log, and seeing the running hub's
+// provider health and plugins.
+//
+// It exists to put the operations of host/manage on the network: each
+// route decodes its input, calls one manage.Service method and writes the
+// result, so the API and the command line behave the same. The package
+// adds what only the network needs: authentication, the admin role,
+// limits on the request, and the mapping of errors to HTTP.
+//
+// # Access
+//
+// Every request, to any path under /api/admin/ (unknown ones included),
+// is authenticated first with the hub's API keys (Authorization: Bearer,
+// or x-api-key): no key or a bad one is a 401, and a key without the
+// admin role is a 403 permission_error. Only then is the path routed, so a
+// caller without an admin key cannot probe which routes exist. The admin
+// key then acts: its changes are audited in the same transaction as
+// themselves, with the actor "key:ID:PREFIX" (store.WithActor).
+//
+// # Requests and responses
+//
+// Bodies are JSON objects of at most Options.MaxBody bytes (1 MiB by
+// default); an unknown field is an error, so a typo never passes
+// silently. A literal credential secret is accepted in a body and never
+// returned: responses carry only its masked hint. Success answers are JSON
+// (201 for a creation, 204 with no body for a deletion); lists are
+// {"data":[...]}. Errors have OpenAI's shape,
+// {"error":{"message","type","param","code"}}: 400 invalid_request_error
+// with param naming the field, 404 not_found_error, 409 with code
+// "already_exists", 405 with an Allow header, 413 for a body too large.
+//
+// # Routes
+//
+//	GET    /api/admin/providers                              {"data":[provider]}
+//	POST   /api/admin/providers                              201 provider
+//	GET    /api/admin/providers/:name                        provider, with its credentials
+//	PATCH  /api/admin/providers/:name                        provider (set fields change)
+//	DELETE /api/admin/providers/:name                        204, credentials included
+//	GET    /api/admin/providers/:name/credentials            {"data":[credential]}
+//	POST   /api/admin/providers/:name/credentials            201 credential
+//	GET    /api/admin/providers/:name/credentials/:id        credential
+//	PATCH  /api/admin/providers/:name/credentials/:id        credential
+//	DELETE /api/admin/providers/:name/credentials/:id        204
+//	POST   /api/admin/providers/:name/credentials/:id/test   check result, audited as credential.test
+//	GET    /api/admin/state                                  {"data":[provider health]}
+//	GET    /api/admin/model-rates                            {"data":[rate]}
+//	POST   /api/admin/model-rates                            rate (201 new, 200 replaced)
+//	GET    /api/admin/model-rates/*model                     rate; model may hold "/"
+//	DELETE /api/admin/model-rates/*model                     204
+//	GET    /api/admin/keys[?account_id=N]                    {"data":[key]}
+//	POST   /api/admin/keys                                   201 {"key":"sk-hub-…", key…}, the key shown once
+//	GET    /api/admin/keys/:id                               key
+//	PATCH  /api/admin/keys/:id                               key
+//	DELETE /api/admin/keys/:id                               204; revokes the key
+//	GET    /api/admin/keys/:id/usage                         current window use and limits
+//	GET    /api/admin/accounts                               {"data":[account]}
+//	POST   /api/admin/accounts                               201 account
+//	GET    /api/admin/accounts/:id                           account
+//	PATCH  /api/admin/accounts/:id                           account (rename)
+//	GET    /api/admin/plugins                                {"data":[plugin]}
+//	GET    /api/admin/audit?since=&until=&action=&actor=&target=&before=&limit=
+//	                                                         {"data":[entry],"next_before":ID}
+//
+// The audit log is newest first; since and until are RFC 3339 times
+// (since <= at < until), action matches exactly or, ending in "*", as a
+// prefix ("provider.*"), limit is 1..1000 (default 100), and next_before,
+// present when the page is full, is the before= of the next page.
+//
+// # Not over HTTP: the master key rotation
+//
+// Rotating the master key is deliberately not an API route; the CLI
+// (`hub credentials rotate-master-key`) does it. The rotation writes the
+// new key next to the old one in the data directory (or takes it from
+// HUB_NEW_MASTER_KEY) and must run where that directory and environment
+// are, as the operator who owns them; over HTTP it would have to be done
+// by whichever hub process received the call, with a key file that other
+// hubs sharing the database cannot see, and an environment-held key cannot
+// be replaced from inside the process at all. It is an operator action
+// with a crash-recovery story tied to the local files (see host/secrets),
+// not something an API key should be able to trigger from afar.
+package admin
