@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,6 +19,8 @@ import (
 	"github.com/aignehub/hub/host/app"
 	"github.com/aignehub/hub/host/config"
 	"github.com/aignehub/hub/host/emulator"
+	"github.com/aignehub/hub/host/manage"
+	"github.com/aignehub/hub/host/secrets"
 	"github.com/aignehub/hub/store"
 )
 
@@ -493,3 +496,110 @@ func restartHub(t *testing.T, cfg *config.Config) *app.Hub {
 	t.Cleanup(func() { hub.Shutdown(context.Background()) })
 	return hub
 }
+
+// A credential the provider refuses (401) is disabled and traffic moves to
+// the others; the state says why.
+func TestRefusedCredentialIsDisabled(t *testing.T) {
+	h := startHubWith(t, emulator.Options{APIKey: "sk-the-good-one-1111"}, func(dataDir, emuURL string) string {
+		return fmt.Sprintf(`
+data_dir = %q
+[[providers]]
+name = "openai"
+plugin = "openai"
+base_url = "%s/v1"
+credentials = [{ secret = "sk-the-revoked-one-0000", name = "old" }, { secret = "sk-the-good-one-1111", name = "new" }]
+models = ["gpt-4o-mini"]
+`, dataDir, emuURL)
+	})
+	for i := range 6 {
+		resp := h.post(h.key, "/v1/chat/completions", chat("gpt-4o-mini", i%2 == 1))
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("call %d: status %d", i, resp.StatusCode)
+		}
+	}
+	refused := 0
+	for _, r := range h.emu.Requests() {
+		if r.Header.Get("Authorization") == "Bearer sk-the-revoked-one-0000" {
+			refused++
+		}
+	}
+	if refused != 1 {
+		t.Fatalf("the refused credential was sent %d times", refused)
+	}
+	var state struct {
+		Data []struct {
+			Credentials []struct{ Name, Status, Reason, Hint string }
+		}
+	}
+	h.adminJSON(h.adminKey(), "GET", "/api/admin/state", "", 200, &state)
+	c := state.Data[0].Credentials[0]
+	if c.Name != "old" || c.Status != "disabled" || !strings.Contains(c.Reason, "401") || c.Hint != "****0000" {
+		t.Fatalf("state %+v", state.Data[0].Credentials)
+	}
+}
+
+// Rotating the master key re-encrypts every stored secret; a hub started
+// afterwards serves with them.
+func TestMasterKeyRotationThenRestart(t *testing.T) {
+	h := startOperateHub(t)
+	h.adminJSON(h.adminKey(), "POST", "/api/admin/providers/good/credentials", `{"name":"extra","secret":"sk-extra-secret-7777"}`, 201, nil)
+	cfg := h.hub.Config()
+	oldKey, err := os.ReadFile(filepath.Join(cfg.DataDir, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.hub.Shutdown(context.Background())
+
+	st, err := app.OpenStore(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := secrets.Load(cfg.DataDir, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := store.WithActor(context.Background(), store.Actor{Name: "cli:test"})
+	res, err := manage.New(manage.Options{Store: st, Keyring: kr, Config: cfg}).RotateMasterKey(ctx, cfg.DataDir, noEnv)
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	newKey, _ := os.ReadFile(filepath.Join(cfg.DataDir, "master.key"))
+	if res.Rewrapped != 8 || bytes.Equal(oldKey, newKey) || res.OldKeyID == res.NewKeyID {
+		t.Fatalf("rotation %+v", res)
+	}
+
+	h2 := restartHub(t, cfg)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go h2.Serve(ln)
+	h3 := &testHub{t: t, hub: h2, url: "http://" + ln.Addr().String(), emu: h.emu, dataDir: cfg.DataDir}
+	for range 5 {
+		resp := h3.post(h.key, "/v1/chat/completions", chat("good/gpt-4o", false))
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("after rotation: %d", resp.StatusCode)
+		}
+	}
+	var state struct {
+		Data []struct {
+			Name        string
+			Credentials []struct{ Name, Status string }
+		}
+	}
+	h3.adminJSON(h3.adminKey(), "GET", "/api/admin/state", "", 200, &state)
+	for _, p := range state.Data {
+		for _, c := range p.Credentials {
+			if c.Status != "active" {
+				t.Fatalf("%s/%s is %s after rotation", p.Name, c.Name, c.Status)
+			}
+		}
+	}
+}
+
+func noEnv(string) (string, bool) { return "", false }

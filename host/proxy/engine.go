@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -509,6 +510,7 @@ func (x *exchange) attempt(ctx, clientCtx context.Context, t Target, idx int) (a
 		timer.Stop() // headers are in (or the attempt failed): the bound is met
 	}
 	if err != nil {
+		redactURL(err)
 		if clientCtx.Err() != nil {
 			x.abort()
 			return nil, 0
@@ -576,6 +578,20 @@ func (x *exchange) newUpstreamRequest(ctx context.Context, p *Provider, idx int,
 		return nil, errors.New("unsupported auth scheme " + auth)
 	}
 	return req, nil
+}
+
+// redactURL strips the query and user info from the URL in a transport
+// error, which is logged: a "query:NAME" credential travels in the query.
+func redactURL(err error) {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			u.RawQuery, u.User, u.Fragment = "", nil, ""
+			ue.URL = u.String()
+		} else {
+			ue.URL = "(upstream URL)"
+		}
+	}
 }
 
 func upstreamHeaders(h http.Header) []abi.Header {

@@ -1,9 +1,11 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -518,5 +520,27 @@ func TestKeyLimits(t *testing.T) {
 	}
 	if u.total() != 2 || len(log.calls) != 3 || log.calls[2].HTTPStatus != 429 || log.calls[2].Attempts != 0 {
 		t.Fatalf("upstream %d, records %+v", u.total(), log.calls)
+	}
+}
+
+// A query-string credential must not reach the logs through a transport
+// error, which quotes the URL.
+func TestTransportErrorsDoNotLeakQueryCredentials(t *testing.T) {
+	var logBuf bytes.Buffer
+	p := &Provider{Name: "q", BaseURL: "http://127.0.0.1:1", Plugin: errPlugin{fakePlugin{auth: "query:key"}}, Models: []string{"m"},
+		Credentials: []Credential{{Name: "k", Secret: "sk-query-secret-9876"}}}
+	log := &callLog{}
+	e := NewEngine(NewRouter([]*Provider{p}), Options{Recorder: log, Logger: slog.New(slog.NewTextHandler(&logBuf, nil))})
+	sink, _ := serve(e, "m", false)
+	if sink.err == nil || sink.err.Status != 502 {
+		t.Fatalf("client got %v", sink.err)
+	}
+	if strings.Contains(logBuf.String(), "sk-query-secret") || !strings.Contains(logBuf.String(), "127.0.0.1:1") {
+		t.Fatalf("log: %s", logBuf.String())
+	}
+	for _, c := range log.calls {
+		if strings.Contains(c.ErrorMessage, "sk-query-secret") {
+			t.Fatal("secret in the call record")
+		}
 	}
 }

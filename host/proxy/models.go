@@ -62,6 +62,7 @@ func (e *Engine) probe(ctx context.Context, p *Provider, idx int, api, model str
 	}
 	resp, err := e.opts.Client.Do(req)
 	if err != nil {
+		redactURL(err)
 		return abi.ResponseOut{}, 0, err
 	}
 	defer resp.Body.Close()
