@@ -1,6 +1,34 @@
 // Command hub is the AIGNE Hub gateway: one binary that serves the API
-// (`hub serve`, the default) and administers it (`hub keys …`,
-// `hub validate`, `hub version`).
+// (`hub serve`, the default) and administers it.
+//
+// # Administration
+//
+// The admin commands — `hub providers`, `hub credentials`, `hub keys`,
+// `hub accounts`, `hub rates` and `hub audit` — open the hub's database in
+// the data dir of the config file (-config FILE, default $HUB_CONFIG or
+// hub.toml) and change it through host/manage, the implementation the
+// admin REST API uses too: the same validation, defaults and audit trail.
+// Every change is written to the audit log as "cli:USER" (the operating
+// system user running the command). They work whether or not a hub is
+// running: a running hub picks their changes up by itself within about a
+// second (it polls the database's version counters), so nothing needs
+// restarting.
+//
+// A credential's secret is write-only: `--secret-env NAME` stores a
+// reference to the hub's environment variable NAME, and `--secret-stdin`
+// reads a literal secret from standard input (never from a flag, which
+// would leak into shell history and the process list) and stores it
+// encrypted under the master key (HUB_MASTER_KEY, or DATA_DIR/master.key).
+// No command prints a secret, only its masked hint.
+//
+// The commands that need the running hub's live state — `hub plugins`
+// (the loaded plugins), `hub state` (provider and credential health) and
+// `hub credentials test` (a live upstream call) — call its admin API at
+// --hub URL (default: the config's listen address) with the admin key in
+// $HUB_ADMIN_KEY.
+//
+// Output is a human table by default and JSON with -json. The exit status
+// is 0 on success, 1 on failure and 2 for a usage error.
 package main
 
 import (
@@ -11,21 +39,32 @@ import (
 	"io"
 	"os"
 	"strings"
+	"text/tabwriter"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
 type command struct {
-	name, usage string
-	run         func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+	name     string
+	synopsis string // after "hub "
+	summary  string
+	run      func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 var commands = []command{
-	{"serve", "serve [-config FILE]            run the gateway (the default)", runServe},
-	{"keys", "keys create|list|revoke …        manage API keys", runKeys},
-	{"validate", "validate [-config FILE]         check a config file without starting anything", runValidate},
-	{"version", "version                         print the version", runVersion},
+	{"serve", "serve [-config FILE]", "run the gateway (the default)", runServe},
+	{"providers", "providers list|show|add|set|remove", "manage upstream providers", runProviders},
+	{"credentials", "credentials list|add|set|remove|test", "manage provider credentials (secrets are write-only)", runCredentials},
+	{"", "credentials rotate-master-key", "re-encrypt every stored secret under a new master key", nil},
+	{"keys", "keys create|list|show|set|revoke", "manage API keys, their limits and allowed models", runKeys},
+	{"accounts", "accounts list|create|rename", "manage the accounts that own keys", runAccounts},
+	{"rates", "rates list|set|remove", "manage per-model rates", runRates},
+	{"audit", "audit [--since D] [--action A]", "show the audit log", runAudit},
+	{"plugins", "plugins list [--hub URL]", "list the running hub's plugins", runPlugins},
+	{"state", "state [--hub URL]", "show the running hub's provider and credential health", runState},
+	{"validate", "validate [-config FILE]", "check a config file without starting anything", runValidate},
+	{"version", "version", "print the version", runVersion},
 }
 
 func main() {
@@ -34,6 +73,16 @@ func main() {
 
 // errUsage means the arguments were wrong; the usage has been printed.
 var errUsage = errors.New("usage")
+
+// An opError is the failure of a sub-command, such as "providers add",
+// which it names.
+type opError struct {
+	op  string
+	err error
+}
+
+func (e *opError) Error() string { return e.op + ": " + e.err.Error() }
+func (e *opError) Unwrap() error { return e.err }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	name := "serve"
@@ -45,18 +94,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	for _, c := range commands {
-		if c.name == name {
-			if err := c.run(ctx, args, stdout, stderr); err != nil {
-				if errors.Is(err, flag.ErrHelp) {
-					return 0
-				}
-				if !errors.Is(err, errUsage) {
-					fmt.Fprintf(stderr, "hub %s: %v\n", name, err)
-				}
-				return 1
-			}
-			return 0
+		if c.name != name || c.run == nil {
+			continue
 		}
+		err := c.run(ctx, args, stdout, stderr)
+		var op *opError
+		switch {
+		case err == nil, errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.Is(err, errUsage):
+			return 2
+		case errors.As(err, &op):
+			fmt.Fprintf(stderr, "hub %v\n", err)
+		default:
+			fmt.Fprintf(stderr, "hub %s: %v\n", name, err)
+		}
+		return 1
 	}
 	fmt.Fprintf(stderr, "hub: unknown command %q\n", name)
 	usage(stderr)
@@ -66,9 +119,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: hub <command> [flags]")
 	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, c := range commands {
-		fmt.Fprintln(w, "  hub "+c.usage)
+		fmt.Fprintf(tw, "  hub %s\t%s\n", c.synopsis, c.summary)
 	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run hub <command> with no arguments or -h for its usage. The admin commands")
+	fmt.Fprintln(w, "change the database of the config's data dir; a running hub picks their")
+	fmt.Fprintln(w, "changes up by itself within about a second.")
 }
 
 // newFlags returns a flag set that prints its errors to stderr.
@@ -89,12 +148,16 @@ func configFlag(fs *flag.FlagSet) *string {
 
 // parseArgs parses flags wherever they appear among the positional
 // arguments (`hub keys revoke alice -config x.toml`) and returns the
-// positional ones.
+// positional ones. A bad flag is a usage error (the flag package has
+// printed it); -h is flag.ErrHelp.
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, errUsage
 		}
 		if fs.NArg() == 0 {
 			return pos, nil

@@ -20,8 +20,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("serve", stderr)
 	cfgPath := configFlag(fs)
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this loopback `address` (off when empty)")
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
 		return err
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "hub serve: unexpected argument %q\nusage: hub serve [-config FILE] [-pprof ADDR]\n", pos[0])
+		return errUsage
 	}
 	cfg, err := config.Load(*cfgPath)
 	if err != nil {

@@ -116,9 +116,10 @@ func New(ctx context.Context, opts Options) (h *Hub, err error) {
 	}
 	h = &Hub{cfg: cfg, log: opts.Logger, lookupEnv: opts.LookupEnv, builtin: opts.Builtin, plugins: map[string]*runtime.Plugin{}}
 	h.bgCtx, h.stopBG = context.WithCancel(context.Background())
+	hub := h // "return nil, err" clears h before deferred calls run
 	defer func() {
 		if err != nil {
-			h.closeResources(context.Background())
+			hub.closeResources(context.Background())
 		}
 	}()
 

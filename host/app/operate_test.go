@@ -603,3 +603,26 @@ func TestMasterKeyRotationThenRestart(t *testing.T) {
 }
 
 func noEnv(string) (string, bool) { return "", false }
+
+// A start that fails (an env credential that is not set) returns the
+// error, cleanly, naming the variable.
+func TestStartFailsCleanlyOnMissingEnvCredential(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+data_dir = %q
+[[providers]]
+name = "openai"
+plugin = "openai"
+base_url = "http://127.0.0.1:1/v1"
+credentials = ["env:HUB_TEST_SURELY_UNSET_KEY"]
+models = ["gpt-4o-mini"]
+`, filepath.Join(dir, "data"))), filepath.Join(dir, "hub.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = app.New(context.Background(), app.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Builtin: builtin, CacheDir: filepath.Join(wasmDir, "cache"), LookupEnv: noEnv})
+	if err == nil || !strings.Contains(err.Error(), "HUB_TEST_SURELY_UNSET_KEY") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/aignehub/hub/host/manage"
+	"github.com/aignehub/hub/store"
+)
+
+const ratesUsage = `usage:
+  hub rates list
+  hub rates set MODEL [--input X] [--output X] [--cached-read X] [--cache-write X]
+                      [--per-image X] [--min X]
+  hub rates remove MODEL
+MODEL is provider/model, or a bare model name that prices the model on every
+provider without a rate of its own. Amounts are credits as decimals ("2.5", at
+most 6 decimals): token rates per 1,000,000 tokens, --per-image per generated
+image, --min the least a call costs. set keeps the stored amounts it is not
+given (a new rate starts at 0). -json shows amounts in micro-credits
+(1 credit = 1,000,000), as the admin API does.
+` + reachNote
+
+var ratesGroup = group{
+	name:  "rates",
+	usage: ratesUsage,
+	subs: map[string]func(context.Context, *subcmd, []string) error{
+		"list":   ratesList,
+		"set":    ratesSet,
+		"remove": ratesRemove,
+	},
+}
+
+func runRates(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return ratesGroup.run(ctx, args, stdout, stderr)
+}
+
+// microPerCredit is how many micro-credits make a credit.
+const microPerCredit = 1_000_000
+
+// creditDecimals is how many decimals an amount of credits may have: a
+// micro-credit is the smallest amount.
+const creditDecimals = 6
+
+// parseCredits parses a non-negative decimal amount of credits, like
+// "2.5" or ".25", into micro-credits, exactly: it reads the digits as
+// integers and never goes through floating point. More than six
+// decimals, a sign, an exponent or anything but digits and one point is
+// an error.
+func parseCredits(s string) (int64, error) {
+	if strings.HasPrefix(s, "-") {
+		return 0, fmt.Errorf("%q: must not be negative", s)
+	}
+	whole, frac, dot := strings.Cut(s, ".")
+	digits := func(d string) bool {
+		return !strings.ContainsFunc(d, func(r rune) bool { return r < '0' || r > '9' })
+	}
+	switch {
+	case whole == "" && frac == "", dot && frac == "", !digits(whole), !digits(frac):
+		return 0, fmt.Errorf("%q: want a decimal number of credits, like 2.5", s)
+	case len(frac) > creditDecimals:
+		return 0, fmt.Errorf("%q: more than %d decimals (the smallest amount is 0.000001 credits)", s, creditDecimals)
+	}
+	var w, f int64
+	var err error
+	if whole != "" {
+		if w, err = strconv.ParseInt(whole, 10, 64); err != nil {
+			return 0, fmt.Errorf("%q: too large", s)
+		}
+	}
+	if frac != "" {
+		f, _ = strconv.ParseInt(frac+strings.Repeat("0", creditDecimals-len(frac)), 10, 64)
+	}
+	if w > (math.MaxInt64-f)/microPerCredit {
+		return 0, fmt.Errorf("%q: too large", s)
+	}
+	return w*microPerCredit + f, nil
+}
+
+// formatCredits shows micro-credits as a decimal amount of credits, the
+// shortest that parseCredits reads back exactly.
+func formatCredits(n int64) string {
+	sign := ""
+	u := uint64(n)
+	if n < 0 {
+		sign, u = "-", -u
+	}
+	w, f := u/microPerCredit, u%microPerCredit
+	if f == 0 {
+		return fmt.Sprintf("%s%d", sign, w)
+	}
+	return strings.TrimRight(fmt.Sprintf("%s%d.%06d", sign, w, f), "0")
+}
+
+func rateViews(rs []store.ModelRate) []manage.RateView {
+	out := make([]manage.RateView, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, manage.NewRateView(r))
+	}
+	return out
+}
+
+func rateTable(w io.Writer, rs ...store.ModelRate) {
+	fmt.Fprintln(w, "MODEL\tINPUT/1M\tOUTPUT/1M\tCACHED READ/1M\tCACHE WRITE/1M\tPER IMAGE\tMIN/CALL\tUPDATED")
+	for _, r := range rs {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Model, formatCredits(r.InputPerM), formatCredits(r.OutputPerM),
+			formatCredits(r.CachedReadPerM), formatCredits(r.CacheWritePerM), formatCredits(r.PerImage),
+			formatCredits(r.MinPerCall), fmtTime(r.UpdatedAt))
+	}
+}
+
+func ratesList(ctx context.Context, c *subcmd, args []string) error {
+	if _, err := c.parse(args); err != nil {
+		return err
+	}
+	ctx, env, err := c.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	rs, err := env.svc.ListRates(ctx)
+	if err != nil {
+		return err
+	}
+	return c.output(rateViews(rs), func(w io.Writer) { rateTable(w, rs...) })
+}
+
+func ratesSet(ctx context.Context, c *subcmd, args []string) error {
+	type amount struct {
+		flag, usage string
+		field       func(*store.ModelRate) *int64
+	}
+	amounts := []amount{
+		{"input", "credits per 1M prompt tokens not read from a cache", func(r *store.ModelRate) *int64 { return &r.InputPerM }},
+		{"output", "credits per 1M completion tokens", func(r *store.ModelRate) *int64 { return &r.OutputPerM }},
+		{"cached-read", "credits per 1M prompt tokens read from the provider's cache", func(r *store.ModelRate) *int64 { return &r.CachedReadPerM }},
+		{"cache-write", "credits per 1M prompt tokens written to the provider's cache", func(r *store.ModelRate) *int64 { return &r.CacheWritePerM }},
+		{"per-image", "credits per generated image", func(r *store.ModelRate) *int64 { return &r.PerImage }},
+		{"min", "the least a call costs, in credits", func(r *store.ModelRate) *int64 { return &r.MinPerCall }},
+	}
+	values := make([]*string, len(amounts))
+	for i, a := range amounts {
+		values[i] = c.fs.String(a.flag, "", a.usage+", `X` like 2.5")
+	}
+	pos, err := c.parse(args, "MODEL")
+	if err != nil {
+		return err
+	}
+	given := c.given()
+	var set []int
+	for i, a := range amounts {
+		if given[a.flag] {
+			set = append(set, i)
+		}
+	}
+	if len(set) == 0 {
+		return c.usageErr("nothing to set: give at least one of --input, --output, --cached-read, --cache-write, --per-image, --min")
+	}
+	parsed := map[int]int64{}
+	for _, i := range set {
+		n, err := parseCredits(*values[i])
+		if err != nil {
+			return fmt.Errorf("--%s %w", amounts[i].flag, err)
+		}
+		parsed[i] = n
+	}
+	ctx, env, err := c.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	r, err := env.svc.Rate(ctx, pos[0])
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		r = store.ModelRate{Model: pos[0]}
+	case err != nil:
+		return err
+	}
+	for i, n := range parsed {
+		*amounts[i].field(&r) = n
+	}
+	r, err = env.svc.SetRate(ctx, r)
+	if err != nil {
+		return err
+	}
+	return c.output(manage.NewRateView(r), func(w io.Writer) { rateTable(w, r) })
+}
+
+func ratesRemove(ctx context.Context, c *subcmd, args []string) error {
+	pos, err := c.parse(args, "MODEL")
+	if err != nil {
+		return err
+	}
+	ctx, env, err := c.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	if err := env.svc.DeleteRate(ctx, pos[0]); err != nil {
+		return err
+	}
+	if *c.json {
+		return writeJSON(c.stdout, map[string]any{"removed": pos[0]})
+	}
+	fmt.Fprintf(c.stdout, "removed the rate of %s\n", pos[0])
+	return nil
+}
