@@ -621,7 +621,7 @@ models = ["gpt-4o-mini"]
 		t.Fatal(err)
 	}
 	_, err = app.New(context.Background(), app.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Builtin: builtin, CacheDir: filepath.Join(wasmDir, "cache"), LookupEnv: noEnv})
+		Builtin: builtin, CacheDir: t.TempDir(), LookupEnv: noEnv})
 	if err == nil || !strings.Contains(err.Error(), "HUB_TEST_SURELY_UNSET_KEY") {
 		t.Fatalf("err = %v", err)
 	}
