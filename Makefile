@@ -8,7 +8,12 @@ PLUGINS   := $(patsubst plugins/%/main.go,%,$(wildcard plugins/*/main.go))
 WASM      := $(foreach p,$(PLUGINS),plugins/wasm/$(p).wasm)
 EMULATOR_ADDR ?= 127.0.0.1:8081
 
-.PHONY: all build plugins run test test-short bench vet fmt clean
+# Examples with a module of their own (go.mod), built against sdk/ as a third
+# party would: each examples/NAME builds to bin/NAME.wasm.
+EXAMPLES  := billing-policy
+EXAMPLE_WASM := $(foreach e,$(EXAMPLES),bin/$(e).wasm)
+
+.PHONY: all build plugins examples run test test-short bench vet fmt clean
 
 all: build
 
@@ -18,7 +23,12 @@ plugins: $(WASM)
 plugins/wasm/%.wasm: $(shell find plugins sdk -name '*.go' -not -name '*_test.go') go.mod sdk/go.mod
 	GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -buildmode=c-shared -ldflags="-s -w" -o $@ ./plugins/$*
 
-build: plugins
+examples: $(EXAMPLE_WASM)
+
+bin/%.wasm: $(shell find examples sdk -name '*.go' -not -name '*_test.go') sdk/go.mod examples/%/go.mod
+	cd examples/$* && GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -buildmode=c-shared -ldflags="-s -w" -o ../../$@ .
+
+build: plugins examples
 	$(GO) build -trimpath -ldflags="$(LDFLAGS)" -o bin/hub ./cmd/hub
 	$(GO) build -trimpath -ldflags="$(LDFLAGS)" -o bin/emulator ./cmd/emulator
 
@@ -37,15 +47,18 @@ run: build
 vet:
 	$(GO) vet ./...
 	cd sdk && $(GO) vet ./... && GOOS=wasip1 GOARCH=wasm $(GO) vet ./...
+	for e in $(EXAMPLES); do (cd examples/$$e && $(GO) vet ./... && GOOS=wasip1 GOARCH=wasm $(GO) vet ./...) || exit 1; done
 
-test: plugins vet
+test: plugins examples vet
 	cd sdk && $(GO) test -race ./...
 	$(GO) test -race -timeout 20m ./...
+	for e in $(EXAMPLES); do (cd examples/$$e && $(GO) test -race ./...) || exit 1; done
 
 bench: build
 	$(GO) run ./cmd/hubbench -hub bin/hub -emulator bin/emulator
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./host/proxy/ ./runtime/
 	$(GO) test -run '^$$' -bench Wasm -benchmem ./plugins/...
+	for e in $(EXAMPLES); do (cd examples/$$e && $(GO) test -run '^$$' -bench Wasm -benchmem ./...) || exit 1; done
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

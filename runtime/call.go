@@ -24,9 +24,13 @@ var (
 	_ appender = (*abi.RequestIn)(nil)
 	_ appender = (*abi.ResponseIn)(nil)
 	_ appender = (*abi.StreamIn)(nil)
+	_ appender = (*abi.QuoteIn)(nil)
+	_ appender = (*abi.SettleIn)(nil)
 	_ parser   = (*abi.RequestOut)(nil)
 	_ parser   = (*abi.ResponseOut)(nil)
 	_ parser   = (*abi.StreamOut)(nil)
+	_ parser   = (*abi.QuoteOut)(nil)
+	_ parser   = (*abi.SettleOut)(nil)
 	_ parser   = (*manifestRecord)(nil)
 )
 
@@ -56,11 +60,29 @@ func (p *Plugin) StreamEvent(ctx context.Context, in *abi.StreamIn) (abi.StreamO
 	return out, err
 }
 
+// Quote calls hub_quote on a billing plugin: may the call run, and what
+// to hold for it. A refusal is an ordinary QuoteOut with Allow false; an
+// *abi.Error is the policy failing. Errors are as for Request.
+func (p *Plugin) Quote(ctx context.Context, in *abi.QuoteIn) (abi.QuoteOut, error) {
+	var out abi.QuoteOut
+	_, err := p.do(ctx, abi.ExportQuote, in, nil, &out)
+	return out, err
+}
+
+// Settle calls hub_settle on a billing plugin: the price of a finished
+// call, as an amount and line items. Errors are as for Request.
+func (p *Plugin) Settle(ctx context.Context, in *abi.SettleIn) (abi.SettleOut, error) {
+	var out abi.SettleOut
+	_, err := p.do(ctx, abi.ExportSettle, in, nil, &out)
+	return out, err
+}
+
 // Call calls any export of signature (ptr i32, len i32) -> (packed i64) with
 // input as its input record, and returns the success record (without the
-// status byte), copied out of the guest. Request, Response and StreamEvent
-// are Call plus their records' codecs. Errors are as for Request; an export
-// that does not exist with that signature is a plain error.
+// status byte), copied out of the guest. Request, Response, StreamEvent,
+// Quote and Settle are Call plus their records' codecs. Errors are as for
+// Request; an export that does not exist with that signature is a plain
+// error.
 func (p *Plugin) Call(ctx context.Context, export string, input []byte) ([]byte, error) {
 	return p.do(ctx, export, nil, input, nil)
 }

@@ -53,10 +53,10 @@ var requiredExports = []struct {
 }
 
 // kindExports lists the (ptr,len)->packed exports each plugin kind must
-// have. Billing has none yet: ABI v1 does not define its exports.
+// have.
 var kindExports = map[string][]string{
 	abi.KindProvider: {abi.ExportRequest, abi.ExportResponse, abi.ExportStreamEvent},
-	abi.KindBilling:  nil,
+	abi.KindBilling:  {abi.ExportQuote, abi.ExportSettle},
 }
 
 // validateModule checks a compiled module against ABI v1 before anything

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,6 +42,28 @@ const (
 	DefaultFailureThreshold  = 3
 	DefaultCooldown          = Duration(30 * time.Second)
 	DefaultRateLimitCooldown = Duration(10 * time.Second)
+
+	DefaultBillingEnabled  = false
+	DefaultDurability      = DurabilityBatched
+	DefaultBillingPolicy   = "credits"
+	DefaultNewAccountGrant = Credits(0)
+	// DefaultMaxOutputTokens is the worst case of output tokens assumed for a
+	// request that sets no max_tokens.
+	DefaultMaxOutputTokens = 4096
+)
+
+// The billing durability modes ([Billing.Durability]).
+const (
+	// DurabilityBatched queues holds and charges and commits them in batches
+	// a few milliseconds apart: cheap, and a crash loses at most the
+	// operations still queued (the calls of its last milliseconds go
+	// unbilled, never billed twice).
+	DurabilityBatched = "batched"
+	// DurabilityStrict commits a call's hold before its upstream request is
+	// sent and its charge before its last bytes reach the client: every call a
+	// client saw complete is in the ledger, at the cost of a commit in each
+	// call's path.
+	DurabilityStrict = "strict"
 )
 
 // BuiltinSourcePrefix starts a plugin source that names a plugin built into the
@@ -52,6 +75,14 @@ const BuiltinSourcePrefix = "builtin:"
 // [plugins.NAME] entry, only for these names (unless [Options.Builtins] is set). The
 // binary may extend it before loading a config.
 var BuiltinPlugins = []string{"openai", "anthropic", "gemini", "bedrock", "ollama", "ideogram"}
+
+// BuiltinBillingPlugins is the set of billing plugin names the binary has built
+// in: the policies that price calls in credits. [Parse] and [Load] accept
+// "builtin:NAME" sources for them too, and a billing.policy naming one without a
+// [plugins.NAME] entry (unless [Options.BillingBuiltins] is set). They are kept
+// apart from [BuiltinPlugins] because a provider must not use one. The binary may
+// extend it before loading a config.
+var BuiltinBillingPlugins = []string{"credits"}
 
 // Config is the hub's configuration, read from a TOML file (hub.toml) by [Load] or
 // [Parse]. Absent keys keep the values of [Defaults].
@@ -76,9 +107,13 @@ type Config struct {
 	// aliases.
 	Routing Routing `toml:"routing"`
 
+	// Billing says whether and how calls are charged in credits.
+	Billing Billing `toml:"billing"`
+
 	// Plugins are the plugin modules, keyed by plugin name ([plugins.NAME]). After
 	// Parse/Load it also holds an entry, with defaults, for every builtin plugin a
-	// provider names without a [plugins.NAME] table. Default empty.
+	// provider names without a [plugins.NAME] table, and for a builtin billing
+	// policy when billing is enabled. Default empty.
 	Plugins map[string]PluginEntry `toml:"plugins"`
 
 	// Providers are the upstream providers ([[providers]]), in file order. At least one
@@ -87,6 +122,8 @@ type Config struct {
 
 	file string // as given to Parse/Load
 	dir  string // absolute directory relative paths resolve against
+
+	billingBuiltins []string // as validated against; nil means BuiltinBillingPlugins
 }
 
 // Log configures the process log ([log]).
@@ -177,6 +214,68 @@ type Routing struct {
 	Aliases map[string][]string `toml:"aliases"`
 }
 
+// Billing says whether and how calls are charged ([billing]). Every call is
+// metered and recorded whether or not billing is enabled; enabling it makes the
+// billing plugin price each call, hold the worst case on the account's credits
+// before the upstream call (refusing with 402 when they do not cover it) and
+// charge the actual cost after.
+type Billing struct {
+	// Enabled turns charging on. Off, calls are metered and recorded, and
+	// nothing is charged. Default DefaultBillingEnabled (false).
+	Enabled bool `toml:"enabled"`
+
+	// Durability is DurabilityBatched ("batched") or DurabilityStrict
+	// ("strict"): whether holds and charges are committed in batches, or each
+	// before the call goes on. Default DefaultDurability.
+	Durability string `toml:"durability"`
+
+	// Policy names the billing plugin that prices calls: a [plugins.NAME]
+	// entry (a billing .wasm module, or "builtin:credits") or a builtin billing
+	// plugin ([BuiltinBillingPlugins]), which implies source "builtin:NAME"
+	// with defaults. No provider may use it. When billing is enabled, Parse/Load
+	// add a [plugins.NAME] entry for a builtin policy the file has no table for
+	// (see [Config.BillingPlugin]). Default DefaultBillingPolicy ("credits").
+	Policy string `toml:"policy"`
+
+	// NewAccountGrant is the credits each new account starts with, a decimal
+	// string like "10" or "0.5" ([Credits]). Default DefaultNewAccountGrant (0).
+	NewAccountGrant Credits `toml:"new_account_grant"`
+
+	// DefaultMaxOutputTokens is the worst case of output tokens assumed when
+	// pricing the hold of a request that sets no max_tokens, 1..10_000_000.
+	// Default DefaultMaxOutputTokens (4096).
+	DefaultMaxOutputTokens int `toml:"default_max_output_tokens"`
+
+	// Rates are the prices of models, keyed by "provider/model" or a bare model
+	// name (which prices the model on every provider without a rate of its
+	// own): non-empty, without whitespace ([billing.rates], "gpt-4o" = {
+	// input = "2.5", … }). They seed the database's model rates at each start:
+	// the file wins for the models it names, and rates set through the admin API
+	// or the CLI for other models are kept. Default empty.
+	Rates map[string]Rate `toml:"rates"`
+}
+
+// Rate is the price of one model ([billing.rates]), in credits ([Credits]):
+// token prices per 1,000,000 tokens, so input = "2.5" is 2_500_000
+// micro-credits per million input tokens, the number the database's
+// model_rates.input_per_m holds. An amount left out is 0.
+type Rate struct {
+	// Input is the price of 1M prompt tokens not read from a cache.
+	Input Credits `toml:"input"`
+	// Output is the price of 1M completion tokens (reasoning included).
+	Output Credits `toml:"output"`
+	// CachedRead is the price of 1M prompt tokens read from the provider's
+	// cache.
+	CachedRead Credits `toml:"cached_read"`
+	// CacheWrite is the price of 1M prompt tokens written to the provider's
+	// cache.
+	CacheWrite Credits `toml:"cache_write"`
+	// PerImage is the price of one generated image.
+	PerImage Credits `toml:"per_image"`
+	// MinPerCall is the least a call costs.
+	MinPerCall Credits `toml:"min_per_call"`
+}
+
 // PluginEntry is one plugin module ([plugins.NAME]).
 type PluginEntry struct {
 	// Name is the plugin's name, the key of its [plugins.NAME] table. Set by
@@ -250,7 +349,8 @@ type Provider struct {
 	// Plugin names the provider plugin: a [plugins.NAME] entry, a builtin plugin
 	// name, which implies source "builtin:NAME" with defaults, or a builtin provider
 	// preset ([Presets]: "deepseek", "google", …), which Parse/Load replace by the
-	// preset's plugin, filling in its base URL and options. Required.
+	// preset's plugin, filling in its base URL and options. A billing plugin
+	// ([Config.IsBillingPlugin]) is refused. Required.
 	Plugin string `toml:"plugin"`
 
 	// Preset is the [Presets] name the provider's plugin key gave, "" when none.
@@ -372,6 +472,13 @@ func Defaults() *Config {
 			Cooldown:          DefaultCooldown,
 			RateLimitCooldown: DefaultRateLimitCooldown,
 		},
+		Billing: Billing{
+			Enabled:                DefaultBillingEnabled,
+			Durability:             DefaultDurability,
+			Policy:                 DefaultBillingPolicy,
+			NewAccountGrant:        DefaultNewAccountGrant,
+			DefaultMaxOutputTokens: DefaultMaxOutputTokens,
+		},
 	}
 }
 
@@ -411,8 +518,45 @@ func (c *Config) PluginFor(p *Provider) PluginEntry {
 	return PluginEntry{}
 }
 
+// BillingPlugin returns the entry of the billing plugin, Billing.Policy, with
+// defaults resolved: its [plugins.NAME] entry, or, for a builtin billing plugin
+// the file has no table for, the entry it would get (when billing is enabled a
+// config from Parse/Load holds that entry in Plugins). ok is false when the
+// policy names neither, which Parse/Load do not let through.
+func (c *Config) BillingPlugin() (e PluginEntry, ok bool) {
+	if e, ok := c.Plugins[c.Billing.Policy]; ok {
+		return e, true
+	}
+	if slices.Contains(c.builtinBilling(), c.Billing.Policy) {
+		return builtinEntry(c.Billing.Policy), true
+	}
+	return PluginEntry{}, false
+}
+
+// IsBillingPlugin reports whether the plugin called name is a billing plugin,
+// which no provider may use: an entry of Plugins with a builtin billing source
+// ("builtin:credits"), the .wasm entry that Billing.Policy names, or, without an
+// entry, a builtin billing plugin name.
+func (c *Config) IsBillingPlugin(name string) bool {
+	if e, ok := c.Plugins[name]; ok {
+		if b, builtin := e.Builtin(); builtin {
+			return slices.Contains(c.builtinBilling(), b)
+		}
+		return name == c.Billing.Policy
+	}
+	return slices.Contains(c.builtinBilling(), name)
+}
+
+func (c *Config) builtinBilling() []string {
+	if c.billingBuiltins != nil {
+		return c.billingBuiltins
+	}
+	return BuiltinBillingPlugins
+}
+
 // UsedPlugins returns the entries of the plugins that enabled providers use, sorted
-// by name: the plugins worth compiling and warming.
+// by name: the plugins worth compiling and warming. The billing plugin is not
+// among them (see [Config.BillingPlugin]).
 func (c *Config) UsedPlugins() []PluginEntry {
 	seen := map[string]bool{}
 	var out []PluginEntry

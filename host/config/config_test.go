@@ -104,6 +104,9 @@ func TestRepoHubToml(t *testing.T) {
 			if !reflect.DeepEqual(c.Routing, Defaults().Routing) {
 				t.Errorf("Routing = %+v, want the defaults %+v", c.Routing, Defaults().Routing)
 			}
+			if !reflect.DeepEqual(c.Billing, Defaults().Billing) {
+				t.Errorf("Billing = %+v, want the defaults %+v", c.Billing, Defaults().Billing)
+			}
 			p, ok := c.Provider("openai")
 			if !ok {
 				t.Fatal("no provider openai")

@@ -42,6 +42,16 @@
 //	[routing.aliases]             # optional; model names for lists tried in order
 //	fast = ["openai/gpt-4o-mini", "anthropic/claude-3-5-haiku-latest"]
 //
+//	[billing]
+//	enabled    = false            # off: calls are metered and recorded, nothing is charged
+//	durability = "batched"        # batched | strict
+//	policy     = "credits"        # the billing plugin: a [plugins.NAME] entry or a builtin one
+//	new_account_grant = "0"       # Credits: a decimal string, at most 6 decimals, or an integer
+//	default_max_output_tokens = 4096  # assumed for a request without max_tokens, 1..10000000
+//
+//	[billing.rates]               # optional; credits per 1M tokens, per image, per call
+//	"gpt-4o" = { input = "2.5", output = "10", cached_read = "1.25", cache_write = "0", per_image = "0", min_per_call = "0" }
+//
 //	[plugins.NAME]                # optional; a builtin needs no table
 //	source    = "builtin:NAME"    # or a .wasm path, relative to the config file
 //	sha256    = ""                # optional pin of the .wasm file, 64 hex digits
@@ -66,6 +76,13 @@
 // preset supplies the plugin module, the public base_url and default options, so
 // that several OpenAI-compatible providers share one module told apart by their
 // options' "flavor".
+//
+// Money is exact: [Credits] are read from decimal strings into int64
+// micro-credits without floating point ([ParseCredits], [FormatCredits]), and a
+// TOML float where credits belong is an error. The billing policy is a plugin
+// like the providers' but of another kind: no provider may use it
+// ([Config.IsBillingPlugin]), and a builtin policy such as "credits" needs no
+// [plugins.NAME] table ([Config.BillingPlugin]).
 //
 // A credential's weight is its share of the provider's calls (1..1000, default 1);
 // its name (default "<provider>-<position>", [Provider.CredentialName]) is what

@@ -96,3 +96,54 @@ fast = ["openai/gpt-4o-mini"]
 	// backup env:OPENAI_KEY_B 3
 	// 3 200ms [openai/gpt-4o-mini] 10m0s
 }
+
+func ExampleParseCredits() {
+	for _, s := range []string{"2.5", "0.000001", "10", "0.1", "1.0000001", "-1"} {
+		micro, err := config.ParseCredits(s)
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		fmt.Println(s, "=", micro, "micro-credits =", config.FormatCredits(micro), "credits")
+	}
+	// Output:
+	// 2.5 = 2500000 micro-credits = 2.5 credits
+	// 0.000001 = 1 micro-credits = 0.000001 credits
+	// 10 = 10000000 micro-credits = 10 credits
+	// 0.1 = 100000 micro-credits = 0.1 credits
+	// invalid credits "1.0000001": more than 6 decimals (the smallest amount is 0.000001 credits)
+	// invalid credits "-1": must not be negative
+}
+
+func ExampleBilling() {
+	src := `
+[billing]
+enabled = true
+new_account_grant = "5"
+
+[billing.rates]
+"gpt-4o" = { input = "2.5", output = "10" }
+
+[[providers]]
+name = "openai"
+plugin = "openai"
+models = ["gpt-4o"]
+`
+	c, err := config.Parse([]byte(src), "")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	b := c.Billing
+	r := b.Rates["gpt-4o"]
+	fmt.Println("grant:", b.NewAccountGrant, "credits =", b.NewAccountGrant.Micro(), "micro-credits")
+	fmt.Println("gpt-4o input per 1M tokens:", r.Input.Micro(), "micro-credits; output:", r.Output)
+	fmt.Println("durability:", b.Durability, "max output assumed:", b.DefaultMaxOutputTokens)
+	p, _ := c.BillingPlugin()
+	fmt.Println("policy:", p.Name, p.Source, p.IsTrusted())
+	// Output:
+	// grant: 5 credits = 5000000 micro-credits
+	// gpt-4o input per 1M tokens: 2500000 micro-credits; output: 10
+	// durability: batched max output assumed: 4096
+	// policy: credits builtin:credits true
+}

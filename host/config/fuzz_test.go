@@ -24,6 +24,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("listen = \"${X:-127.0.0.1:1}\"\n[limits]\nplugin_memory = 1048576\n"))
 	f.Add([]byte(provider(`credentials = ["env:A", { secret = "env:B", weight = 3, name = "b" }, { secret = "x", nmae = 1 }]`)))
 	f.Add([]byte(provider() + "[[providers.credentials]]\nsecret = \"env:A\"\nweight = 0\n"))
+	f.Add([]byte("[billing]\nenabled = true\ndurability = \"strict\"\nnew_account_grant = \"0.5\"\n[billing.rates]\n\"p/m\" = { input = \"2.5\", output = 3 }\n\"a b\" = { per_image = 1.5 }\n" + provider()))
+	f.Add([]byte("[billing]\npolicy = \"x\"\n[plugins.x]\nsource = \"builtin:credits\"\n" + provider(`plugin = "credits"`)))
 	f.Add([]byte("[routing]\nmax_attempts = 3\nbackoff = \"1s\"\n[routing.aliases]\nfast = [\"p/m\", \"m\", \"fast\"]\n\"a b\" = []\n" + provider()))
 
 	dir := f.TempDir()
@@ -63,6 +65,33 @@ func FuzzParse(f *testing.F) {
 					t.Fatalf("credential %d name %q empty or not unique", j, n)
 				}
 				names[n] = true
+			}
+		}
+		b := c.Billing
+		if b.Durability != DurabilityBatched && b.Durability != DurabilityStrict ||
+			b.DefaultMaxOutputTokens < 1 || b.DefaultMaxOutputTokens > 10_000_000 || b.NewAccountGrant < 0 {
+			t.Fatalf("billing not validated: %+v", b)
+		}
+		e, ok := c.BillingPlugin()
+		if !ok || e.Name != b.Policy || !c.IsBillingPlugin(b.Policy) {
+			t.Fatalf("billing plugin %q: %+v, %v", b.Policy, e, ok)
+		}
+		if _, in := c.Plugins[b.Policy]; b.Enabled && !in {
+			t.Fatalf("billing enabled without a %q entry", b.Policy)
+		}
+		for i := range c.Providers {
+			if c.IsBillingPlugin(c.Providers[i].Plugin) {
+				t.Fatalf("provider %s uses the billing plugin %s", c.Providers[i].Name, c.Providers[i].Plugin)
+			}
+		}
+		for m, rate := range b.Rates {
+			if m == "" || strings.ContainsAny(m, " \t\n") {
+				t.Fatalf("rate model %q", m)
+			}
+			for _, v := range []Credits{rate.Input, rate.Output, rate.CachedRead, rate.CacheWrite, rate.PerImage, rate.MinPerCall} {
+				if v < 0 {
+					t.Fatalf("rate %q = %+v", m, rate)
+				}
 			}
 		}
 		r := c.Routing

@@ -20,6 +20,10 @@ type Options struct {
 	// BuiltinPlugins.
 	Builtins []string
 
+	// BillingBuiltins is the set of billing plugin names built into the binary.
+	// Default (nil) BuiltinBillingPlugins.
+	BillingBuiltins []string
+
 	// LookupEnv looks up environment variables for ${NAME} expansion in listen and
 	// base_url. Default (nil) os.LookupEnv.
 	LookupEnv func(name string) (string, bool)
@@ -55,7 +59,8 @@ func (o Options) Load(path string) (*Config, error) {
 // On success the config is normalized: ${NAME} references in listen and base_url
 // are expanded, data_dir and .wasm sources are absolute, plugin defaults are filled
 // in (and an entry is added for every builtin plugin a provider names without a
-// [plugins.NAME] table), and Enabled and Trusted are set.
+// [plugins.NAME] table, and for a builtin billing policy when billing is
+// enabled), and Enabled and Trusted are set.
 func (o Options) Parse(data []byte, name string) (*Config, error) {
 	dir, err := configDir(name)
 	if err != nil {

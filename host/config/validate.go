@@ -56,6 +56,9 @@ const (
 	minCooldown         = Duration(time.Second)
 	maxCooldown         = Duration(time.Hour)
 	maxAliasEntries     = 20
+
+	minMaxOutputTokens = 1
+	maxMaxOutputTokens = 10_000_000
 )
 
 // aliasRE is what routing alias names look like: model-like, without "/".
@@ -147,6 +150,11 @@ func (o Options) validate(c *Config) []issue {
 	if builtins == nil {
 		builtins = BuiltinPlugins
 	}
+	billingBuiltins := o.BillingBuiltins
+	if billingBuiltins == nil {
+		billingBuiltins = BuiltinBillingPlugins
+	}
+	c.billingBuiltins = billingBuiltins
 
 	if v, ok := ps.expand(at("listen"), c.Listen, lookup); ok {
 		c.Listen = v
@@ -183,11 +191,12 @@ func (o Options) validate(c *Config) []issue {
 	slices.Sort(names)
 	for _, name := range names {
 		e := c.Plugins[name]
-		ps.plugin(&e, name, c.dir, builtins)
+		ps.plugin(&e, name, c.dir, builtins, billingBuiltins)
 		c.Plugins[name] = e
 	}
 
 	ps.providers(c, builtins, lookup)
+	ps.billing(c, builtins)
 	return ps
 }
 
@@ -364,14 +373,15 @@ func (ps *problems) durationRange(path fieldPath, v, lo, hi Duration) bool {
 	return true
 }
 
-// plugin validates and normalizes the entry [plugins.name].
-func (ps *problems) plugin(e *PluginEntry, name, dir string, builtins []string) {
+// plugin validates and normalizes the entry [plugins.name]; builtins and
+// billingBuiltins are the provider and billing plugins built into the binary.
+func (ps *problems) plugin(e *PluginEntry, name, dir string, builtins, billingBuiltins []string) {
 	pre := at("plugins", name)
 	e.Name = name
 	if !nameRE.MatchString(name) {
 		ps.add(pre, "invalid plugin name %q: must match %s", name, nameRE)
 	}
-	if e.Source == "" && slices.Contains(builtins, name) {
+	if e.Source == "" && (slices.Contains(builtins, name) || slices.Contains(billingBuiltins, name)) {
 		e.Source = BuiltinSourcePrefix + name
 	}
 
@@ -381,8 +391,8 @@ func (ps *problems) plugin(e *PluginEntry, name, dir string, builtins []string) 
 		ps.add(pre.dot("source"), `must be "builtin:NAME" or the path of a .wasm file`)
 	case ok:
 		builtin = true
-		if !slices.Contains(builtins, bn) {
-			ps.add(pre.dot("source"), "unknown builtin plugin %q (builtin: %s)", bn, strings.Join(builtins, ", "))
+		if !slices.Contains(builtins, bn) && !slices.Contains(billingBuiltins, bn) {
+			ps.add(pre.dot("source"), "unknown builtin plugin %q (builtin: %s)", bn, strings.Join(slices.Concat(builtins, billingBuiltins), ", "))
 		}
 	case !strings.HasSuffix(strings.ToLower(e.Source), ".wasm"):
 		ps.add(pre.dot("source"), `must be "builtin:NAME" or the path of a .wasm file; got %q`, e.Source)
@@ -509,6 +519,9 @@ func (ps *problems) providers(c *Config, builtins []string, lookup func(string) 
 		switch {
 		case p.Plugin == "":
 			ps.add(pre.dot("plugin"), "must not be empty")
+		case c.IsBillingPlugin(p.Plugin):
+			ps.add(pre.dot("plugin"), "%s, not a provider plugin: a provider needs a provider plugin (%s) or a [plugins.NAME] entry with a provider module",
+				c.billingPluginDescription(p.Plugin), strings.Join(builtins, ", "))
 		case entry:
 		case slices.Contains(builtins, p.Plugin):
 			if c.Plugins == nil {
@@ -544,6 +557,72 @@ func (ps *problems) providers(c *Config, builtins []string, lookup func(string) 
 		if p.Enabled == nil {
 			enabled := true
 			p.Enabled = &enabled
+		}
+	}
+}
+
+// billingPluginDescription says why name is a billing plugin, for messages.
+func (c *Config) billingPluginDescription(name string) string {
+	e, ok := c.Plugins[name]
+	switch {
+	case !ok:
+		return fmt.Sprintf("%q is the builtin billing plugin", name)
+	case name == c.Billing.Policy:
+		return fmt.Sprintf("plugin %q is the billing plugin (billing.policy names it)", name)
+	}
+	return fmt.Sprintf("plugin %q is a billing plugin (source %q)", name, e.Source)
+}
+
+// billing checks the [billing] table. It runs after the plugins and providers:
+// the policy must name a plugin, and, when billing is enabled, a builtin policy
+// gets its entry in Plugins.
+func (ps *problems) billing(c *Config, builtins []string) {
+	b := &c.Billing
+	pre := at("billing")
+	switch b.Durability {
+	case DurabilityBatched, DurabilityStrict:
+	default:
+		ps.add(pre.dot("durability"), "must be %q or %q; got %q", DurabilityBatched, DurabilityStrict, b.Durability)
+	}
+	ps.intRange(pre.dot("default_max_output_tokens"), b.DefaultMaxOutputTokens, minMaxOutputTokens, maxMaxOutputTokens)
+
+	billingBuiltins := c.builtinBilling()
+	known := strings.Join(billingBuiltins, ", ")
+	e, entry := c.Plugins[b.Policy]
+	bn, builtinSource := e.Builtin()
+	switch {
+	case b.Policy == "":
+		ps.add(pre.dot("policy"), "must name the billing plugin: a [plugins.NAME] entry or a builtin billing plugin (%s)", known)
+	case entry && builtinSource && !slices.Contains(billingBuiltins, bn):
+		ps.add(pre.dot("policy"), "plugin %q (source %q) is a provider plugin, not a billing plugin: name a builtin billing plugin (%s) or a [plugins.NAME] entry with a billing module",
+			b.Policy, e.Source, known)
+	case entry:
+	case slices.Contains(billingBuiltins, b.Policy):
+		if b.Enabled {
+			if c.Plugins == nil {
+				c.Plugins = map[string]PluginEntry{}
+			}
+			c.Plugins[b.Policy] = builtinEntry(b.Policy)
+		}
+	case slices.Contains(builtins, b.Policy):
+		ps.add(pre.dot("policy"), "%q is a builtin provider plugin, not a billing plugin: name a builtin billing plugin (%s) or a [plugins.NAME] entry with a billing module",
+			b.Policy, known)
+	default:
+		ps.add(pre.dot("policy"), "no plugin %q: add a [plugins.%s] table or name a builtin billing plugin (%s)", b.Policy, toml.Key{b.Policy}, known)
+	}
+
+	models := make([]string, 0, len(b.Rates))
+	for m := range b.Rates {
+		models = append(models, m)
+	}
+	slices.Sort(models)
+	for _, m := range models {
+		path := pre.dot("rates").dot(m)
+		switch {
+		case m == "":
+			ps.add(path, "model must not be empty")
+		case strings.ContainsFunc(m, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
+			ps.add(path, "model %q must not contain whitespace or control characters", m)
 		}
 	}
 }

@@ -1,8 +1,9 @@
-// Package plugintest runs a provider plugin's golden tests twice: natively,
-// through the SDK's dispatcher, and as the real .wasm module built from the
-// same source and run by the hub's runtime. Both exchange the exact records
-// the host sends, so a test written once checks the plugin as the hub
-// really runs it.
+// Package plugintest runs a plugin's golden tests twice: natively, through
+// the SDK's dispatcher, and as the real .wasm module built from the same
+// source and run by the hub's runtime. Both exchange the exact records the
+// host sends, so a test written once checks the plugin as the hub really
+// runs it. Provider plugins use [Target] and [Both], billing policies
+// [Policy] and [BothPolicy].
 //
 // It also feeds upstream stream bodies through the host's own framers,
 // split at adversarial boundaries (every byte, random cuts) and handed to
@@ -198,12 +199,19 @@ var cache = sync.OnceValue(func() wazero.CompilationCache {
 // Wasm loads plugins/NAME, built from source, with config as its config.
 func Wasm(tb testing.TB, name string, config []byte) Target {
 	tb.Helper()
+	return wasm{load(tb, name, config)}
+}
+
+// load loads plugins/NAME, built from source, with config as its config,
+// and closes it when the test ends.
+func load(tb testing.TB, name string, config []byte) *runtime.Plugin {
+	tb.Helper()
 	p, err := runtime.Load(context.Background(), runtime.Options{Name: name, Wasm: Build(tb, name), Config: config, Trusted: true, Cache: cache()})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { p.Close(context.Background()) })
-	return wasm{p}
+	return p
 }
 
 // Both runs fn as two subtests, "native" on p and "wasm" on the module

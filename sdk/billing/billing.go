@@ -1,0 +1,154 @@
+// Package billing is what a billing policy author imports.
+//
+// A billing policy decides what a call costs. The hub asks it twice per
+// call: [Policy.Quote] before the upstream call (may it run, and how much of
+// the account's balance to hold for it), and [Policy.Settle] after it (the
+// exact price of the usage, as line items). The host keeps the books: it
+// checks the balance against the hold, records the settlement and moves
+// the money; a policy only prices. It is pure and deterministic: no clock
+// (the host passes its time), no I/O, no state between calls.
+//
+// An author implements [Policy] with ordinary Go functions over the records
+// of package abi, calls [Register] from an init function, and builds the
+// package with
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o NAME.wasm .
+//
+// The ABI glue lives in this package and is compiled only for wasip1, as in
+// package provider; natively [Invoke] runs the same dispatch over the same
+// bytes, so a policy's tests need no Wasm runtime.
+//
+// [ListPrice] and [WorstCase] are the hub's default prices (the builtin
+// "credits" policy is little more than them), exact in int64 micro-credits
+// with 128-bit intermediate products; [MulDivCeil], [PerMillion] and [Add]
+// are the saturating arithmetic under them, for policies of one's own.
+package billing
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/aignehub/hub/sdk/abi"
+)
+
+// Policy is a billing policy. Its methods are pure: no I/O, no clock, no
+// state that outlives a call.
+type Policy interface {
+	// Manifest describes the policy. ABI and Kind are filled in by the SDK
+	// when left zero.
+	Manifest() abi.Manifest
+	// Quote runs before a call. Allow it with the Hold the host should take
+	// from the balance while it runs (the policy's worst case for it), or
+	// refuse it with a Code and a Reason shown to the client. The host, not
+	// the policy, checks that the balance covers the hold.
+	Quote(in *abi.QuoteIn) (abi.QuoteOut, error)
+	// Settle prices a finished call: the Amount to charge (never
+	// negative) and the line items that add up to it. Aborted calls and
+	// estimated usage are settled too; the host decides what usage to
+	// pass. Return an error only when the input cannot be priced.
+	Settle(in *abi.SettleIn) (abi.SettleOut, error)
+}
+
+var registered Policy
+
+// Register installs the policy. Call it once, from an init function.
+func Register(p Policy) {
+	if registered != nil {
+		panic("billing: Register called twice")
+	}
+	registered = p
+}
+
+// dispatcher holds the reusable output buffer of one plugin instance.
+type dispatcher struct{ out []byte }
+
+// handle runs one export over its input record and returns the result bytes
+// (status byte + record). The result aliases d.out until the next call.
+func (d *dispatcher) handle(p Policy, export string, input []byte) (res []byte) {
+	d.out = d.out[:0]
+	defer func() {
+		if r := recover(); r != nil {
+			res = d.fail(&abi.Error{Status: 502, Type: "plugin_error", Message: fmt.Sprintf("plugin panic in %s: %v", export, r)})
+		}
+	}()
+	if p == nil {
+		return d.fail(&abi.Error{Status: 500, Type: "plugin_error", Message: "billing: no policy registered"})
+	}
+	switch export {
+	case abi.ExportDescribe:
+		m := p.Manifest()
+		if m.ABI == 0 {
+			m.ABI = abi.Version
+		}
+		if m.Kind == "" {
+			m.Kind = abi.KindBilling
+		}
+		b, err := json.Marshal(m)
+		if err != nil {
+			return d.fail(err)
+		}
+		return abi.AppendField(append(d.out, abi.StatusOK), b)
+	case abi.ExportQuote:
+		var in abi.QuoteIn
+		if err := in.Parse(input); err != nil {
+			return d.fail(err)
+		}
+		out, err := p.Quote(&in)
+		if err != nil {
+			return d.fail(err)
+		}
+		if out.Allow && out.Hold < 0 {
+			return d.fail(fmt.Errorf("billing: Quote returned a negative hold %d", out.Hold))
+		}
+		if !out.Allow {
+			if out.Code == "" {
+				out.Code = abi.CodePolicyDenied
+			}
+			if out.Reason == "" {
+				out.Reason = "the billing policy refused the call"
+			}
+		}
+		d.out = out.Append(append(d.out, abi.StatusOK))
+		return d.out
+	case abi.ExportSettle:
+		var in abi.SettleIn
+		if err := in.Parse(input); err != nil {
+			return d.fail(err)
+		}
+		out, err := p.Settle(&in)
+		if err != nil {
+			return d.fail(err)
+		}
+		if out.Amount < 0 {
+			return d.fail(fmt.Errorf("billing: Settle returned a negative amount %d", out.Amount))
+		}
+		d.out = out.Append(append(d.out, abi.StatusOK))
+		return d.out
+	}
+	return d.fail(fmt.Errorf("billing: unknown export %q", export))
+}
+
+// fail encodes err as a StatusError result. An *abi.Error passes through;
+// any other error becomes a 502 plugin_error.
+func (d *dispatcher) fail(err error) []byte {
+	var ae *abi.Error
+	if !errors.As(err, &ae) {
+		ae = &abi.Error{Status: 502, Type: "plugin_error", Message: err.Error()}
+	}
+	b, jerr := json.Marshal(ae)
+	if jerr != nil {
+		b = []byte(`{"status":502,"type":"plugin_error","message":"unencodable error"}`)
+	}
+	d.out = append(d.out[:0], abi.StatusError)
+	d.out = abi.AppendField(d.out, b)
+	return d.out
+}
+
+// Invoke runs export on p natively, exactly as the Wasm glue would: input is
+// the export's input record, and the result is the status byte and record
+// the host would copy out. The result is a fresh slice. It is for tests.
+func Invoke(p Policy, export string, input []byte) []byte {
+	var d dispatcher
+	return append([]byte(nil), d.handle(p, export, input)...)
+}
