@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"zombiezen.com/go/sqlite"
 	"zombiezen.com/go/sqlite/sqlitex"
 )
 
-// An Account owns API keys and, later, credits.
+// An Account owns API keys and credits (see [Store.ApplyLedger]). The
+// ledger's system accounts ("system:grants", …, with negative IDs) are
+// accounts too, but are never listed; their names are reserved.
 type Account struct {
 	ID        int64
 	Name      string // unique, non-empty
@@ -59,6 +62,9 @@ func (s *Store) CreateAccount(ctx context.Context, name string) (Account, error)
 // insertAccount creates the account called name unless it exists, and
 // returns it, in the caller's transaction.
 func insertAccount(ctx context.Context, conn *sqlite.Conn, name string) (a Account, created bool, err error) {
+	if err := checkAccountName(name); err != nil {
+		return Account{}, false, err
+	}
 	err = sqlitex.ExecuteFS(conn, queries, "account_insert.sql", &sqlitex.ExecOptions{
 		Named: map[string]any{":name": name, ":created_at": now().UnixMilli()},
 	})
@@ -76,6 +82,14 @@ func insertAccount(ctx context.Context, conn *sqlite.Conn, name string) (a Accou
 	return a, created, err
 }
 
+// checkAccountName refuses the names reserved for system accounts.
+func checkAccountName(name string) error {
+	if strings.HasPrefix(name, reservedAccountPrefix) {
+		return fmt.Errorf("name %q: names starting with %q are reserved", name, reservedAccountPrefix)
+	}
+	return nil
+}
+
 // accountTarget is an account's audit target: by ID, which survives a
 // rename.
 func accountTarget(id int64) string { return fmt.Sprint("account:", id) }
@@ -91,6 +105,12 @@ func (s *Store) RenameAccount(ctx context.Context, id int64, name string) (Accou
 	err := s.write(ctx, func(conn *sqlite.Conn) error {
 		old, err := accountBy(conn, "account_by_id.sql", ":id", id)
 		if err != nil {
+			return err
+		}
+		if strings.HasPrefix(old.Name, reservedAccountPrefix) {
+			return fmt.Errorf("account %q is a system account", old.Name)
+		}
+		if err := checkAccountName(name); err != nil {
 			return err
 		}
 		if old.Name == name {
@@ -119,7 +139,8 @@ func (s *Store) RenameAccount(ctx context.Context, id int64, name string) (Accou
 	return a, nil
 }
 
-// ListAccounts returns every account, oldest first.
+// ListAccounts returns every user account, oldest first: system accounts
+// are left out.
 func (s *Store) ListAccounts(ctx context.Context) ([]Account, error) {
 	var out []Account
 	err := s.read(ctx, func(conn *sqlite.Conn) error {

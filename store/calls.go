@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -58,6 +59,10 @@ type Call struct {
 	Duration time.Duration // to the end of the call; stored in µs
 	Attempts int           // upstream attempts, failovers included
 
+	// Credits is the amount charged for the call, in micro-credits: what
+	// its request's ledger capture took. Never negative.
+	Credits int64
+
 	// AttemptLog has one entry per upstream attempt, retries and failovers
 	// included, written to call_attempts (under the call's RequestID) in
 	// the same transaction as the call. Empty means none are recorded.
@@ -91,6 +96,9 @@ func (c *Call) validate() error {
 	default:
 		return fmt.Errorf("invalid status %q", c.Status)
 	}
+	if c.Credits < 0 {
+		return fmt.Errorf("negative credits %d", c.Credits)
+	}
 	seen := make(map[int]bool, len(c.AttemptLog))
 	for i, a := range c.AttemptLog {
 		switch a.Status {
@@ -109,11 +117,20 @@ func (c *Call) validate() error {
 	return nil
 }
 
-// A CallFilter selects calls for [Store.Calls]. Zero fields match all.
+// A CallFilter selects calls for [Store.Calls] and [Store.WriteCallsCSV].
+// Zero fields match all.
 type CallFilter struct {
 	RequestID string
 	KeyID     int64
-	// Limit is the most calls returned. Zero or negative means 100.
+	AccountID int64
+	Provider  string
+	Model     string // as requested by the client
+	Status    string // CallOK, CallError or CallAborted
+	// Since and Until bound CreatedAt: Since <= CreatedAt < Until. Zero
+	// means unbounded.
+	Since, Until time.Time
+	// Limit is the most calls returned. Zero or negative means 100 for
+	// Calls, and every call for WriteCallsCSV.
 	Limit int
 }
 
@@ -122,37 +139,74 @@ func (s *Store) Calls(ctx context.Context, f CallFilter) ([]Call, error) {
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
-	// One query per filter shape, each served by its own index.
-	var (
-		query string
-		args  = map[string]any{":limit": f.Limit}
-	)
-	switch {
-	case f.RequestID != "":
-		query = "calls_by_request.sql"
-		args[":request_id"] = f.RequestID
-		args[":key_id"] = f.KeyID
-	case f.KeyID != 0:
-		query = "calls_by_key.sql"
-		args[":key_id"] = f.KeyID
-	default:
-		query = "calls_recent.sql"
-	}
-
 	var calls []Call
 	err := s.read(ctx, func(conn *sqlite.Conn) error {
-		return sqlitex.ExecuteFS(conn, queries, query, &sqlitex.ExecOptions{
-			Named: args,
-			ResultFunc: func(stmt *sqlite.Stmt) error {
-				calls = append(calls, scanCall(stmt))
-				return nil
-			},
+		_, err := callsPage(conn, f, newCallCursor(f), f.Limit, func(c *Call) error {
+			calls = append(calls, *c)
+			return nil
 		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("calls: %w", err)
 	}
 	return calls, nil
+}
+
+// A callCursor is where a listing of calls, newest first, resumes: at the
+// calls strictly before (at, id).
+type callCursor struct{ at, id int64 }
+
+// newCallCursor is the start of the listing of f: just before f.Until.
+func newCallCursor(f CallFilter) callCursor {
+	c := callCursor{at: math.MaxInt64, id: math.MaxInt64}
+	if !f.Until.IsZero() {
+		c.at = f.Until.UnixMilli() - 1
+	}
+	return c
+}
+
+// callsPage calls fn with up to limit calls matching f from cursor on,
+// newest first, and returns the cursor after the last one (unchanged if
+// there were none).
+func callsPage(conn *sqlite.Conn, f CallFilter, cur callCursor, limit int, fn func(*Call) error) (callCursor, error) {
+	// One query per filter shape, each served by its own index.
+	query := "calls_recent.sql"
+	switch {
+	case f.RequestID != "":
+		query = "calls_by_request.sql"
+	case f.KeyID != 0:
+		query = "calls_by_key.sql"
+	case f.AccountID != 0:
+		query = "calls_by_account.sql"
+	}
+	var since int64 = math.MinInt64
+	if !f.Since.IsZero() {
+		since = f.Since.UnixMilli()
+	}
+	args := map[string]any{
+		":key_id":     f.KeyID,
+		":account_id": f.AccountID,
+		":provider":   f.Provider,
+		":model":      f.Model,
+		":status":     f.Status,
+		":since":      since,
+		":cursor_at":  cur.at,
+		":cursor_id":  cur.id,
+		":limit":      limit,
+	}
+	if f.RequestID != "" {
+		args[":request_id"] = f.RequestID
+	}
+	err := sqlitex.ExecuteFS(conn, queries, query, &sqlitex.ExecOptions{
+		Named: args,
+		ResultFunc: func(stmt *sqlite.Stmt) error {
+			c := scanCall(stmt)
+			cur = callCursor{at: c.CreatedAt.UnixMilli(), id: c.ID}
+			return fn(&c)
+		},
+	})
+	return cur, err
 }
 
 func scanCall(stmt *sqlite.Stmt) Call {
@@ -182,6 +236,7 @@ func scanCall(stmt *sqlite.Stmt) Call {
 		TTFB:             time.Duration(stmt.GetInt64("ttfb_us")) * time.Microsecond,
 		Duration:         time.Duration(stmt.GetInt64("duration_us")) * time.Microsecond,
 		Attempts:         int(stmt.GetInt64("attempts")),
+		Credits:          stmt.GetInt64("credits"),
 	}
 }
 
@@ -239,6 +294,7 @@ func insertCalls(conn *sqlite.Conn, calls []Call) (err error) {
 		stmt.SetInt64(":ttfb_us", c.TTFB.Microseconds())
 		stmt.SetInt64(":duration_us", c.Duration.Microseconds())
 		stmt.SetInt64(":attempts", int64(c.Attempts))
+		stmt.SetInt64(":credits", c.Credits)
 		_, err := stmt.Step()
 		if rerr := stmt.Reset(); err == nil {
 			err = rerr

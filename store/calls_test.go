@@ -39,6 +39,7 @@ func TestCallRoundTrip(t *testing.T) {
 		TTFB:             1234 * time.Microsecond,
 		Duration:         5*time.Second + 678*time.Microsecond,
 		Attempts:         3,
+		Credits:          12_345,
 	}
 	minimal := Call{RequestID: "req-min", Status: CallAborted}
 	long := Call{RequestID: "req-long", Status: CallError, ErrorMessage: strings.Repeat("é", 3000)}
@@ -102,6 +103,13 @@ func TestCallsFilter(t *testing.T) {
 	for i := range 10 {
 		c := testCall("req-"+string(rune('a'+i/2)), int64(i))
 		c.KeyID = int64(1 + i%2)
+		c.AccountID = int64(1 + i%3)
+		if i%2 == 1 {
+			c.Provider = "anthropic"
+		}
+		if i >= 7 {
+			c.Status = CallError
+		}
 		c.CreatedAt = base.Add(time.Duration(i) * time.Second)
 		if err := r.Record(c); err != nil {
 			t.Fatal(err)
@@ -124,6 +132,18 @@ func TestCallsFilter(t *testing.T) {
 		{"request and key", CallFilter{RequestID: "req-b", KeyID: 1}, []int64{2}},
 		{"unknown request", CallFilter{RequestID: "nope"}, nil},
 		{"unknown key", CallFilter{KeyID: 99}, nil},
+		{"account", CallFilter{AccountID: 1}, []int64{9, 6, 3, 0}},
+		{"account and key", CallFilter{AccountID: 2, KeyID: 2}, []int64{7, 1}},
+		{"account and limit", CallFilter{AccountID: 3, Limit: 2}, []int64{8, 5}},
+		{"status", CallFilter{Status: CallError}, []int64{9, 8, 7}},
+		{"provider", CallFilter{Provider: "anthropic"}, []int64{9, 7, 5, 3, 1}},
+		{"model", CallFilter{Model: "gpt-4o-mini"}, []int64{9, 8, 7, 6, 5, 4, 3, 2, 1, 0}},
+		{"unknown model", CallFilter{Model: "nope"}, nil},
+		{"since", CallFilter{Since: base.Add(5 * time.Second)}, []int64{9, 8, 7, 6, 5}},
+		{"until", CallFilter{Until: base.Add(3 * time.Second)}, []int64{2, 1, 0}},
+		{"key in a time range", CallFilter{KeyID: 1, Since: base.Add(2 * time.Second), Until: base.Add(7 * time.Second)}, []int64{6, 4, 2}},
+		{"request and status", CallFilter{RequestID: "req-e", Status: CallError}, []int64{9, 8}},
+		{"request and account", CallFilter{RequestID: "req-a", AccountID: 2}, []int64{1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

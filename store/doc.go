@@ -2,7 +2,7 @@
 // and the only package in the hub that writes SQL.
 //
 // It exists so that the rest of the hub deals in Go values (accounts, API
-// keys, providers, credentials, recorded calls) and never in connections,
+// keys, providers, credentials, recorded calls, credits) and never in connections,
 // transactions or schema. Keeping every statement in one package keeps the
 // schema, its migrations and its queries reviewable together, and leaves
 // one seam at which a second implementation (PostgreSQL, for running
@@ -50,6 +50,54 @@
 // database, so a hub polls these counters to know when to reload its
 // caches and routing.
 //
+// # Credit ledger
+//
+// Credits are int64 micro-credits in a double-entry, append-only ledger
+// (ledger_entries). Every transaction is exactly two entries with the same
+// txn_id whose amounts sum to zero: one on the user account, or for a
+// capture on system:holds, and one on a system account (system:grants,
+// system:holds, system:revenue, system:adjustments; accounts of kind
+// 'system', with negative IDs, never listed to users). A request's credits
+// move hold → capture + release: the hold takes the estimate from the
+// user's balance into system:holds before the call; after it, the capture
+// moves the cost from system:holds to system:revenue and the release gives
+// the rest back, so that capture + release equal the hold. A charge
+// without a prior hold (the non-strict path) is a hold and its capture
+// applied together. Refunds move credits back from system:revenue, at most
+// what the request's capture took; grants and adjustments move them
+// between the user and their counter account.
+//
+// accounts.balance is the account's available balance, the sum of its
+// entries, updated in the transaction that posts them, and a user's
+// balance never goes below zero: an operation that would take it there
+// fails with [ErrInsufficientCredits] and writes nothing. ledger_seq
+// counts the transactions that touched an account, so that a hub caching
+// balances learns, with [Store.BalancesChangedSince], of changes made by
+// another process (a grant from the CLI). Operations with a request ID are
+// idempotent: a request has at most one transaction of each kind, and
+// applying one again reports a duplicate. The unsettled holds are kept in
+// ledger_holds, so that bounds checks and crash recovery
+// ([Store.OpenHolds]) do not scan the ledger. [Store.VerifyLedger] checks
+// every one of these invariants against the entries.
+//
+// [Store.ApplyLedger] applies a batch of operations in one transaction,
+// each in its own savepoint: the hub's ledger writer group-commits the
+// holds and captures of many requests, and one failing operation does not
+// sink the others. A grant's expiry is stored but not enforced: nothing
+// sweeps expired grants yet.
+//
+// # Usage statistics
+//
+// The Recorder keeps hourly and daily rollups of the calls it records
+// (model_call_stats, by account, key, provider and model) in the same
+// transaction as the calls, so they always agree with model_calls.
+// Percentiles cannot be summed, so every rollup row keeps a histogram of
+// TTFB and of duration, log-spaced with four buckets per doubling from
+// 100µs to about 14 minutes; rows merge their histograms when
+// [Store.Stats] groups them, and a percentile is precise to within one
+// bucket (19% of the value). [Store.WriteCallsCSV] and
+// [Store.WriteStatsCSV] export calls and statistics.
+//
 // # Durability
 //
 // Connections run in WAL mode with synchronous=NORMAL. A committed
@@ -58,8 +106,13 @@
 // checkpoint's worth) may be rolled back, but the database is never
 // corrupted. This trades a little durability on power loss for commits
 // without an fsync each, which is what lets one writer keep up with a
-// busy gateway. Money is not written through this path yet; the credit
-// ledger, when it comes, may choose synchronous=FULL for its transactions.
+// busy gateway.
+//
+// Ledger transactions are the exception: they commit with
+// synchronous=FULL, which syncs the WAL at every commit, so that a
+// committed grant, hold or capture survives a power loss too (and so do
+// the transactions committed before it). Batching keeps the cost of the
+// fsync to one per batch of operations.
 //
 // Calls are recorded by a [Recorder]: one goroutine, one write transaction
 // per batch of queued calls (group commit). SQLite allows one writer at a
@@ -70,5 +123,6 @@
 // call is recorded whole or not at all. A call is durable once its batch
 // commits; the calls still queued when the process dies are lost, which
 // bounds the loss by the queue size. A Recorder blocks rather than drops
-// when it falls behind.
+// when it falls behind. A lost call loses its record and its statistics,
+// never its money: the charge is in the ledger, written separately.
 package store

@@ -68,7 +68,9 @@ type RecorderStats struct {
 // A Recorder writes [Call] rows to model_calls, each with its
 // [Call].AttemptLog rows in call_attempts, from one goroutine, with
 // group commit: every call queued while one transaction commits goes into
-// the next one. Its methods are safe for concurrent use.
+// the next one. The same transaction adds the batch to the hourly and
+// daily usage rollups read by [Store.Stats], one upsert per rollup row.
+// Its methods are safe for concurrent use.
 //
 // A Recorder never drops a call on its own. When the queue is full, Record
 // blocks (backpressure reaches the request path rather than losing
@@ -423,9 +425,14 @@ func (r *Recorder) advance(n int) {
 	r.progress = make(chan struct{})
 }
 
-// commit writes batch, calls and their attempts, in one transaction.
+// commit writes batch, calls and their attempts, and adds it to the
+// usage rollups, in one transaction: the rollups always agree with
+// model_calls.
 func (r *Recorder) commit(batch []Call) error {
 	return r.s.write(r.ctx, func(conn *sqlite.Conn) error {
-		return insertCalls(conn, batch)
+		if err := insertCalls(conn, batch); err != nil {
+			return err
+		}
+		return upsertStats(conn, batch)
 	})
 }

@@ -28,6 +28,7 @@ import (
 
 	"github.com/aignehub/hub/host/admin"
 	"github.com/aignehub/hub/host/auth"
+	"github.com/aignehub/hub/host/billing"
 	"github.com/aignehub/hub/host/config"
 	"github.com/aignehub/hub/host/limits"
 	"github.com/aignehub/hub/host/manage"
@@ -67,6 +68,7 @@ type Hub struct {
 	recorder  *store.Recorder
 	auth      *auth.Authenticator
 	limiter   *limits.Limiter
+	biller    *billing.Biller // nil when billing is off
 	engine    *proxy.Engine
 	manage    *manage.Service
 	server    *server.Server
@@ -152,6 +154,10 @@ func New(ctx context.Context, opts Options) (h *Hub, err error) {
 	h.recorder = store.NewRecorder(h.store, store.RecorderOptions{Logger: opts.Logger})
 	h.auth = auth.New(h.store, auth.Options{Logger: opts.Logger})
 	h.limiter = limits.New(limits.Options{})
+	var bill proxy.Billing
+	if bill, err = h.startBilling(ctx); err != nil {
+		return nil, err
+	}
 	rt := cfg.Routing
 	client := &http.Client{Transport: proxy.NewTransport(cfg.Limits.UpstreamConnectTimeout.Std())}
 	h.engine = proxy.NewEngine(router, proxy.Options{
@@ -166,6 +172,7 @@ func New(ctx context.Context, opts Options) (h *Hub, err error) {
 		Deadline:         rt.Deadline.Std(),
 		AttemptTimeout:   rt.AttemptTimeout.Std(),
 		Limiter:          h.limiter,
+		Billing:          bill,
 		Health: proxy.NewHealth(proxy.HealthOptions{
 			FailureThreshold:  rt.FailureThreshold,
 			Cooldown:          rt.Cooldown.Std(),
@@ -272,6 +279,9 @@ func (h *Hub) Plugins() map[string]*runtime.Plugin {
 	return maps.Clone(h.plugins)
 }
 
+// Biller is the hub's billing, nil when billing is off.
+func (h *Hub) Biller() *billing.Biller { return h.biller }
+
 // Config is the hub's configuration.
 func (h *Hub) Config() *config.Config { return h.cfg }
 
@@ -337,6 +347,11 @@ func (h *Hub) closeResources(ctx context.Context) error {
 	var errs []error
 	if h.stopBG != nil {
 		h.stopBG()
+	}
+	if h.biller != nil {
+		if err := h.biller.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("close billing: %w", err))
+		}
 	}
 	if h.recorder != nil {
 		if err := h.recorder.Close(ctx); err != nil {

@@ -49,6 +49,27 @@ type Recorder interface {
 	Record(c store.Call) error
 }
 
+// Billing prices and charges calls (host/billing implements it). A nil
+// Options.Billing charges nothing: calls are still metered and recorded.
+type Billing interface {
+	// Begin prices the call on its targets and holds the worst case on the
+	// caller's account. It returns the targets the policy allows, in
+	// order, or the client's error (402 insufficient_quota, 400
+	// unpriced_model, 403 policy_denied).
+	Begin(ctx context.Context, c *Call, targets []Target) (Charge, []Target, *apierr.Error)
+}
+
+// Charge is one call's hold. Exactly one of Settle or Release is called.
+type Charge interface {
+	// Settle charges what the call used on the target that served it,
+	// capturing from the hold and releasing the rest. The engine calls it
+	// before the call's final bytes are sent, so that in strict durability
+	// a completed response is always in the ledger; an error fails the call.
+	Settle(ctx context.Context, t Target, u abi.Usage, estimated, aborted bool) (int64, error)
+	// Release returns the whole hold: nothing was delivered.
+	Release(ctx context.Context)
+}
+
 // Call is one inbound call as a surface parsed it.
 type Call struct {
 	// RequestID is the hub's id for the request (X-Request-Id).
@@ -109,6 +130,8 @@ type Options struct {
 	Health *Health
 	// Limiter enforces per-key limits. Nil means none.
 	Limiter *limits.Limiter
+	// Billing charges calls. Nil means nothing is charged.
+	Billing Billing
 }
 
 // Engine runs calls.
@@ -213,11 +236,13 @@ func (e *Engine) Serve(ctx context.Context, c *Call, sink Sink) {
 		} else {
 			x.run(ctx)
 			x.finishUsage()
+			x.finishBilling()
 			permit.Release(rec.PromptTokens + rec.CompletionTokens)
 		}
 	} else {
 		x.run(ctx)
 		x.finishUsage()
+		x.finishBilling()
 	}
 	rec.Duration = time.Since(c.Start)
 	if rec.Status == "" {
@@ -253,6 +278,14 @@ type exchange struct {
 	finished bool
 	// failure is the error of a stream that failed before any output.
 	failure *apierr.Error
+
+	// charge is the call's hold (nil without billing); target is the
+	// target of the current attempt; settled says the charge is done.
+	charge  Charge
+	target  Target
+	settled bool
+	// clientCtx is the client's context (billing outlives its cancellation).
+	clientCtx context.Context
 }
 
 // flushBeforeRead runs the gathered stream events through the plugin, and
@@ -336,6 +369,15 @@ func (x *exchange) run(ctx context.Context) {
 	if len(targets) == 0 {
 		x.fail(unsupported)
 		return
+	}
+	x.clientCtx = ctx
+	if o.Billing != nil {
+		charge, allowed, berr := o.Billing.Begin(ctx, x.c, targets)
+		if berr != nil {
+			x.fail(berr)
+			return
+		}
+		x.charge, targets = charge, allowed
 	}
 
 	dctx, cancel := context.WithTimeout(ctx, o.Deadline)
@@ -451,6 +493,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 func (x *exchange) attempt(ctx, clientCtx context.Context, t Target, idx int) (ae *apierr.Error, upstream int) {
 	p := t.Provider
 	start := time.Now()
+	x.target = t
 	x.rec.Attempts++
 	at := store.Attempt{Attempt: x.rec.Attempts, StartedAt: start, Provider: p.Name, UpstreamModel: t.Model}
 	if idx >= 0 {
@@ -623,6 +666,16 @@ func (x *exchange) whole(ctx context.Context, p *Provider, state []byte, resp *h
 		return apierr.From(err)
 	}
 	x.usage = ro.Usage
+	if x.usage == nil && x.charge != nil {
+		// No usage reported: bill an estimate, marked as such.
+		x.usage = &abi.Usage{InputTokens: estimateTokens(int64(len(x.c.Body))), OutputTokens: estimateTokens(int64(len(ro.Body)))}
+		x.rec.UsageEstimated = true
+	}
+	if err := x.bill(x.usage, x.rec.UsageEstimated, false); err != nil {
+		x.settled = true // the hold stays for recovery; do not release it twice
+		x.fail(apierr.Internal(err))
+		return nil
+	}
 	x.rec.TTFB = time.Since(x.c.Start)
 	x.rec.Status, x.rec.ErrorType, x.rec.ErrorMessage = "", "", ""
 	if err := x.sink.WriteResponse(ro.Body); err != nil {
@@ -744,6 +797,18 @@ func (x *exchange) drain() {
 		if so.Flags&abi.StreamDone != 0 {
 			x.finished = true
 			x.markStarted()
+			if x.charge != nil {
+				u, estimated := x.usage, false
+				if u == nil {
+					x.finishUsage()
+					u, estimated = x.recUsage(), true
+				}
+				if err := x.bill(u, estimated, false); err != nil {
+					x.settled = true
+					x.fail(apierr.Internal(err))
+					return
+				}
+			}
 			if err := x.sink.WriteDone(); err != nil {
 				x.abort()
 			}
@@ -804,3 +869,46 @@ func (x *exchange) finishUsage() {
 }
 
 func estimateTokens(textBytes int64) int64 { return (textBytes + 3) / 4 }
+
+// recUsage is the usage in the call record.
+func (x *exchange) recUsage() *abi.Usage {
+	r := x.rec
+	return &abi.Usage{InputTokens: r.PromptTokens, OutputTokens: r.CompletionTokens, CachedTokens: r.CachedTokens,
+		CacheWriteTokens: r.CacheWriteTokens, ReasoningTokens: r.ReasoningTokens, Images: r.Images}
+}
+
+// bill settles the charge once. Billing outlives the client: it runs on a
+// context that the client's going away does not cancel.
+func (x *exchange) bill(u *abi.Usage, estimated, aborted bool) error {
+	if x.charge == nil || x.settled {
+		return nil
+	}
+	x.settled = true
+	var uu abi.Usage
+	if u != nil {
+		uu = *u
+	}
+	ctx := context.WithoutCancel(x.clientCtx)
+	amount, err := x.charge.Settle(ctx, x.target, uu, estimated, aborted)
+	x.rec.Credits = amount
+	if err != nil {
+		x.e.opts.Logger.Error("settle call", "request_id", x.c.RequestID, "err", err)
+	}
+	return err
+}
+
+// finishBilling ends a charge the call did not settle on its way out: a
+// call that delivered output (a client abort, a stream that broke) pays for
+// what was delivered (the provider's usage if it came, else the estimate);
+// a call that delivered nothing pays nothing. Error text is never billed.
+func (x *exchange) finishBilling() {
+	if x.charge == nil || x.settled {
+		return
+	}
+	if !x.started {
+		x.settled = true
+		x.charge.Release(context.WithoutCancel(x.clientCtx))
+		return
+	}
+	x.bill(x.recUsage(), x.rec.UsageEstimated, x.rec.Status == store.CallAborted)
+}

@@ -1,0 +1,300 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aignehub/hub/host/emulator"
+	"github.com/aignehub/hub/store"
+)
+
+// billingTOML: billing on, gpt-4o-mini priced at 1 micro-credit per input
+// token, 2 per output token, 0.5 per cached token (per 1M: 1, 2, 0.5
+// credits); gpt-4o is unpriced.
+const billingTOML = `
+listen = "127.0.0.1:0"
+data_dir = %[1]q
+
+[billing]
+enabled = true
+durability = %[3]q
+
+[billing.rates]
+"gpt-4o-mini" = { input = "1", output = "2", cached_read = "0.5" }
+
+[plugins.ecut3]
+source = "builtin:openai"
+config = { headers = { "X-Emulator-Fail-After" = "3", "X-Emulator-Chunks" = "10" } }
+
+[plugins.e500]
+source = "builtin:openai"
+config = { headers = { "X-Emulator-Status" = "500" } }
+
+[[providers]]
+name = "openai"
+plugin = "openai"
+base_url = "%[2]s/v1"
+credentials = ["sk-upstream-secret-1234"]
+models = ["gpt-4o-mini", "gpt-4o"]
+
+[[providers]]
+name = "ecut3"
+plugin = "ecut3"
+base_url = "%[2]s/v1"
+credentials = ["sk-upstream-secret-1234"]
+models = ["gpt-4o-mini"]
+
+[[providers]]
+name = "e500"
+plugin = "e500"
+base_url = "%[2]s/v1"
+credentials = ["sk-upstream-secret-1234"]
+models = ["gpt-4o-mini"]
+`
+
+func startBillingHub(t *testing.T, eo emulator.Options, durability string) *testHub {
+	t.Helper()
+	return startHubWith(t, eo, func(dataDir, emuURL string) string {
+		return fmt.Sprintf(billingTOML, dataDir, emuURL, durability)
+	})
+}
+
+// grant gives the test key's account credits (micro-credits).
+func (h *testHub) grant(amount int64) int64 {
+	h.t.Helper()
+	acct, err := h.hub.Store().EnsureAccount(context.Background(), "default")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.hub.Biller().Grant(context.Background(), acct.ID, amount, "test", time.Time{}); err != nil {
+		h.t.Fatal(err)
+	}
+	return acct.ID
+}
+
+func (h *testHub) balance(acct int64) int64 {
+	h.t.Helper()
+	b, err := h.hub.Store().Balances(context.Background(), []int64{acct})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return b[acct].Balance
+}
+
+// settled waits until the ledger has the request's settlement and returns
+// the request's entries on the user account by kind.
+func (h *testHub) ledgerOf(reqID string, acct int64) map[string]int64 {
+	h.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		es, err := h.hub.Store().LedgerEntries(context.Background(), store.LedgerFilter{RequestID: reqID})
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		out := map[string]int64{}
+		settled := false
+		for _, e := range es {
+			if e.AccountID == acct || e.Kind == store.LedgerCapture && e.Amount > 0 {
+				out[e.Kind] += e.Amount
+			}
+			if e.Kind == store.LedgerCapture || e.Kind == store.LedgerRelease || e.Kind == store.LedgerCharge {
+				settled = true
+			}
+		}
+		if settled || time.Now().After(deadline) {
+			return out
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (h *testHub) verifyLedger() {
+	h.t.Helper()
+	r, err := h.hub.Store().VerifyLedger(context.Background())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if len(r.Problems) > 0 {
+		h.t.Fatalf("ledger verify: %v", r.Problems)
+	}
+}
+
+func TestBillingExactCharges(t *testing.T) {
+	h := startBillingHub(t, emulator.Options{Cached: 4}, "batched")
+	acct := h.grant(1_000_000)
+
+	// Non-stream: charged exactly input×1 + output×2 with cached at 0.5.
+	resp := h.post(h.key, "/v1/chat/completions", `{"model":"gpt-4o-mini","max_tokens":50,"messages":[{"role":"user","content":"hello there"}]}`)
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	id := resp.Header.Get("X-Request-Id")
+	c := h.call(id)
+	want := (c.PromptTokens - c.CachedTokens) + (c.CachedTokens+1)/2 + 2*c.CompletionTokens
+	if c.Credits != want || c.PromptTokens == 0 || c.CachedTokens != 4 {
+		t.Fatalf("credits %d, want %d (usage %+v)", c.Credits, want, c)
+	}
+	l := h.ledgerOf(id, acct)
+	if l[store.LedgerHold] >= 0 || l[store.LedgerCapture] != c.Credits || -l[store.LedgerHold] != c.Credits+l[store.LedgerRelease] {
+		t.Fatalf("ledger of the call %+v, charged %d", l, c.Credits)
+	}
+
+	// Stream with usage: the same.
+	resp = h.post(h.key, "/v1/chat/completions", `{"model":"gpt-4o-mini","stream":true,"max_tokens":50,"messages":[{"role":"user","content":"hello there"}]}`)
+	sse(t, resp.Body)
+	resp.Body.Close()
+	c = h.call(resp.Header.Get("X-Request-Id"))
+	if want := (c.PromptTokens - c.CachedTokens) + (c.CachedTokens+1)/2 + 2*c.CompletionTokens; c.Credits != want || c.UsageEstimated {
+		t.Fatalf("stream credits %d, want %d (%+v)", c.Credits, want, c)
+	}
+
+	// Upstream failure before any output: nothing charged, all released.
+	resp = h.post(h.key, "/v1/chat/completions", `{"model":"e500/gpt-4o-mini","max_tokens":50,"messages":[{"role":"user","content":"x"}]}`)
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	id = resp.Header.Get("X-Request-Id")
+	if c := h.call(id); resp.StatusCode != 502 || c.Credits != 0 {
+		t.Fatalf("failed call: %d, credits %d", resp.StatusCode, c.Credits)
+	}
+	if l := h.ledgerOf(id, acct); l[store.LedgerCapture] != 0 || l[store.LedgerHold] != -l[store.LedgerRelease] {
+		t.Fatalf("failed call ledger %+v", l)
+	}
+
+	// A stream that breaks after output: billed for what was delivered,
+	// estimated (the provider never sent usage), never the error text.
+	resp = h.post(h.key, "/v1/chat/completions", `{"model":"ecut3/gpt-4o-mini","stream":true,"max_tokens":50,"messages":[{"role":"user","content":"x"}]}`)
+	events := sse(t, resp.Body)
+	resp.Body.Close()
+	c = h.call(resp.Header.Get("X-Request-Id"))
+	if !c.UsageEstimated || c.CompletionTokens == 0 || c.Credits != c.PromptTokens+2*c.CompletionTokens {
+		t.Fatalf("broken stream: %+v (events %d)", c, len(events))
+	}
+
+	// Unpriced model: a clear 400, nothing held.
+	resp = h.post(h.key, "/v1/chat/completions", `{"model":"openai/gpt-4o","messages":[{"role":"user","content":"x"}]}`)
+	if e := decodeError(t, resp); resp.StatusCode != 400 || deref(e.Error.Code) != "unpriced_model" {
+		t.Fatalf("unpriced: %d %+v", resp.StatusCode, e)
+	}
+	h.hub.Biller().Close(context.Background())
+	h.verifyLedger()
+}
+
+func TestBillingClientAbortBillsDelivered(t *testing.T) {
+	h := startBillingHub(t, emulator.Options{Chunks: 200, Pace: 5 * time.Millisecond}, "batched")
+	acct := h.grant(1_000_000)
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "POST", h.url+"/v1/chat/completions",
+		strings.NewReader(`{"model":"gpt-4o-mini","stream":true,"max_tokens":500,"messages":[{"role":"user","content":"x"}]}`))
+	req.Header.Set("Authorization", "Bearer "+h.key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 2048)
+	io.ReadAtLeast(resp.Body, buf, 1500)
+	cancel()
+	resp.Body.Close()
+	c := h.call(resp.Header.Get("X-Request-Id"))
+	if c.Status != store.CallAborted || !c.UsageEstimated || c.CompletionTokens == 0 || c.CompletionTokens >= 500 {
+		t.Fatalf("aborted call %+v", c)
+	}
+	if c.Credits != c.PromptTokens+2*c.CompletionTokens {
+		t.Fatalf("credits %d for %d+%d tokens", c.Credits, c.PromptTokens, c.CompletionTokens)
+	}
+	l := h.ledgerOf(resp.Header.Get("X-Request-Id"), acct)
+	if l[store.LedgerCapture] != c.Credits {
+		t.Fatalf("ledger %+v", l)
+	}
+	h.hub.Biller().Close(context.Background())
+	h.verifyLedger()
+}
+
+// 100 concurrent calls against an account whose credit covers 10 holds:
+// at most 10 succeed, the rest get 402, the balance never goes negative.
+func TestBillingConcurrentCallsNeverOverdraw(t *testing.T) {
+	for _, durability := range []string{"batched", "strict"} {
+		t.Run(durability, func(t *testing.T) {
+			h := startBillingHub(t, emulator.Options{Latency: 300 * time.Millisecond}, durability)
+			body := `{"model":"gpt-4o-mini","max_tokens":100,"messages":[{"role":"user","content":"same body for every call"}]}`
+			hold := int64((len(body)+2)/3) + 2*100 // the credits policy's worst case
+			acct := h.grant(10 * hold)
+			var mu sync.Mutex
+			statuses := map[int]int{}
+			var wg sync.WaitGroup
+			for range 100 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					resp := h.post(h.key, "/v1/chat/completions", body)
+					if resp.StatusCode == 402 {
+						if e := decodeError(t, resp); e.Error.Type != "insufficient_quota" {
+							t.Errorf("402 type %q", e.Error.Type)
+						}
+					} else {
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+					}
+					mu.Lock()
+					statuses[resp.StatusCode]++
+					mu.Unlock()
+				}()
+			}
+			wg.Wait()
+			if statuses[200] > 10 || statuses[200] == 0 || statuses[200]+statuses[402] != 100 {
+				t.Fatalf("statuses %v", statuses)
+			}
+			h.hub.Biller().Close(context.Background())
+			if b := h.balance(acct); b < 0 || b >= 10*hold {
+				t.Fatalf("balance %d after %d calls (grant %d)", b, statuses[200], 10*hold)
+			}
+			h.verifyLedger()
+		})
+	}
+}
+
+// In strict durability the hold is in the database before the upstream
+// request is sent.
+func TestStrictHoldCommittedBeforeUpstream(t *testing.T) {
+	h := startBillingHub(t, emulator.Options{Latency: 400 * time.Millisecond}, "strict")
+	acct := h.grant(1_000_000)
+	done := make(chan *http.Response)
+	go func() {
+		done <- h.post(h.key, "/v1/chat/completions", `{"model":"gpt-4o-mini","max_tokens":10,"messages":[{"role":"user","content":"x"}]}`)
+	}()
+	deadline := time.Now().Add(3 * time.Second)
+	for len(h.emu.Requests()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	// The upstream has the request: the hold must already be committed.
+	if b := h.balance(acct); b >= 1_000_000 {
+		t.Fatalf("balance %d while the upstream call is in flight: hold not committed", b)
+	}
+	resp := <-done
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	c := h.call(resp.Header.Get("X-Request-Id"))
+	// Settled before the response completed: the balance is final now.
+	if b := h.balance(acct); b != 1_000_000-c.Credits {
+		t.Fatalf("balance %d, want %d", b, 1_000_000-c.Credits)
+	}
+}
+
+func TestInsufficientCreditsIs402(t *testing.T) {
+	h := startBillingHub(t, emulator.Options{}, "batched")
+	resp := h.post(h.key, "/v1/chat/completions", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"x"}]}`)
+	e := decodeError(t, resp)
+	if resp.StatusCode != 402 || e.Error.Type != "insufficient_quota" || deref(e.Error.Code) != "insufficient_quota" {
+		t.Fatalf("%d %+v", resp.StatusCode, e)
+	}
+	if c := h.call(resp.Header.Get("X-Request-Id")); c.HTTPStatus != 402 || c.Attempts != 0 || len(h.emu.Requests()) != 0 {
+		t.Fatalf("record %+v, upstream requests %d", c, len(h.emu.Requests()))
+	}
+}

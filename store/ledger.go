@@ -1,0 +1,1180 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"time"
+
+	"zombiezen.com/go/sqlite"
+	"zombiezen.com/go/sqlite/sqlitex"
+)
+
+// ErrInsufficientCredits is returned, wrapped (in [LedgerResult].Err), by
+// an operation that would take an account's balance below zero.
+var ErrInsufficientCredits = errors.New("insufficient credits")
+
+// Ledger operation kinds: the Kind of a [LedgerOp]. All but LedgerCharge
+// are also the kinds of the transactions stored.
+const (
+	// LedgerGrant credits a user account: user +X, system:grants −X.
+	LedgerGrant = "grant"
+	// LedgerHold reserves X of a user's balance for a request before the
+	// call: user −X, system:holds +X. One per request.
+	LedgerHold = "hold"
+	// LedgerCapture charges X of a request's hold: system:holds −X,
+	// system:revenue +X. The user's balance does not move: the hold
+	// already took X from it. One per request.
+	LedgerCapture = "capture"
+	// LedgerRelease gives X of a request's hold back: system:holds −X,
+	// user +X. One per request. A request's capture and release together
+	// never exceed its hold, and a settled request's add up to it.
+	LedgerRelease = "release"
+	// LedgerRefund gives back X of what a request was charged:
+	// system:revenue −X, user +X, at most the request's capture. One per
+	// request.
+	LedgerRefund = "refund"
+	// LedgerAdjustment corrects a user's balance by X of either sign:
+	// user +X, system:adjustments −X.
+	LedgerAdjustment = "adjustment"
+	// LedgerCharge is an operation, not a stored kind: a charge without a
+	// prior hold (the non-strict billing path), applied as a hold of X and
+	// its capture of X together, or not at all. It needs the balance a
+	// hold would, and after it the request is settled: it has a hold and a
+	// capture and nothing left to release. Applying it again is a
+	// duplicate; applying it to a request that already has a hold is an
+	// error (capture that hold instead).
+	LedgerCharge = "charge"
+)
+
+// The system accounts that take the counter legs of ledger transactions.
+// They are accounts of kind 'system': never listed to users, never the
+// AccountID of a [LedgerOp]. Names starting with "system:" are reserved.
+const (
+	SystemGrants      = "system:grants"
+	SystemHolds       = "system:holds"
+	SystemRevenue     = "system:revenue"
+	SystemAdjustments = "system:adjustments"
+)
+
+// reservedAccountPrefix starts the names of system accounts.
+const reservedAccountPrefix = "system:"
+
+// MaxLedgerAmount bounds the amount of one ledger operation (10^15
+// micro-credits, a billion credits), far from the int64 range so that sums
+// of amounts cannot overflow in practice.
+const MaxLedgerAmount = 1_000_000_000_000_000
+
+// Ledger listing bounds.
+const (
+	defaultLedgerLimit = 100
+	maxLedgerLimit     = 1000
+)
+
+// A LedgerOp is one operation for [Store.ApplyLedger].
+type LedgerOp struct {
+	// Kind is one of LedgerGrant, LedgerHold, LedgerCapture,
+	// LedgerRelease, LedgerRefund, LedgerAdjustment and LedgerCharge.
+	Kind string
+	// AccountID is the user account. It is required for grants, holds,
+	// charges and adjustments. Captures, releases and refunds take the
+	// account from the request's hold or capture; zero means that one,
+	// and any other value must match it.
+	AccountID int64
+	// Amount is in micro-credits: positive and at most MaxLedgerAmount,
+	// except for an adjustment, where it is non-zero and its sign is the
+	// direction.
+	Amount int64
+	// RequestID ties the operation to a model call, and makes it
+	// idempotent: a request has at most one transaction of each kind, and
+	// applying one again is reported as a duplicate, not applied twice.
+	// It must be unique to the request across all accounts: the hub's own
+	// request ID, never one a client chose.
+	// It is required for holds, captures, releases, refunds and charges;
+	// optional for grants and adjustments (without one, each is a new
+	// transaction).
+	RequestID string
+	Memo      string
+	// Detail is a JSON value stored with the transaction, typically the
+	// line items of a capture. Empty means {}.
+	Detail json.RawMessage
+	// ExpiresAt is when a grant's credits expire; zero means never. Only
+	// grants take one. It is stored, not enforced: nothing sweeps expired
+	// grants yet.
+	ExpiresAt time.Time
+}
+
+// A LedgerResult is the outcome of one [LedgerOp].
+type LedgerResult struct {
+	// Applied is set when the operation wrote its transaction.
+	Applied bool
+	// Duplicate is set when the request already had a transaction of this
+	// kind: nothing was written. If that transaction's account or amount
+	// differ from the operation's, Err says so (wrapping [ErrExists]).
+	Duplicate bool
+	// Err is why the operation was not applied: [ErrInsufficientCredits],
+	// an invalid operation, an unknown account or request ([ErrNotFound]),
+	// an amount beyond what the hold or capture leaves. Nothing was
+	// written for it.
+	Err error
+	// TxnID is the transaction written, or the one found for a duplicate;
+	// for a charge, its capture.
+	TxnID string
+	// Balance is the user account's balance after the operation (or now,
+	// for a duplicate or a failure), when the account is known.
+	Balance int64
+}
+
+// ApplyLedger applies ops in one immediate transaction (group commit: the
+// hub's ledger writer batches the operations of many requests) and reports
+// each one's outcome, in order. Each operation is applied in its own
+// savepoint: one that fails (see [LedgerResult].Err) writes nothing and
+// does not affect the others. The error is for the batch as a whole (the
+// database failed, ctx ended); then nothing was written.
+//
+// Every transaction is two entries summing to zero and updates the
+// balance and ledger_seq of both accounts, in the same database
+// transaction. Later operations in ops see the effects of earlier ones.
+// ApplyLedger is not audited; see [Store.Grant] and [Store.Adjust].
+func (s *Store) ApplyLedger(ctx context.Context, ops []LedgerOp) ([]LedgerResult, error) {
+	if len(ops) == 0 {
+		return nil, nil
+	}
+	results := make([]LedgerResult, len(ops))
+	err := s.writeDurable(ctx, func(conn *sqlite.Conn) error {
+		l, err := newLedgerTx(conn)
+		if err != nil {
+			return err
+		}
+		for i, op := range ops {
+			res, err := l.apply(op)
+			if err != nil {
+				var oe *opError
+				if !errors.As(err, &oe) {
+					return fmt.Errorf("op %d (%s): %w", i, op.Kind, err)
+				}
+				res.Err = oe.err
+			}
+			results[i] = res
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("apply ledger: %w", err)
+	}
+	return results, nil
+}
+
+// Grant credits amount (positive) to the user account accountID, with an
+// optional expiry (zero: never; stored, not enforced). It is audited as
+// "credits.grant" when ctx carries an [Actor], in the same transaction.
+// The error is the operation's failure too (LedgerResult.Err).
+func (s *Store) Grant(ctx context.Context, accountID, amount int64, memo string, expires time.Time) (LedgerResult, error) {
+	op := LedgerOp{Kind: LedgerGrant, AccountID: accountID, Amount: amount, Memo: memo, ExpiresAt: expires}
+	res, err := s.adminLedger(ctx, "credits.grant", op)
+	if err != nil {
+		return res, fmt.Errorf("grant %d to account %d: %w", amount, accountID, err)
+	}
+	return res, nil
+}
+
+// Adjust corrects the balance of the user account accountID by amount
+// (non-zero, of either sign); a negative adjustment cannot take the
+// balance below zero ([ErrInsufficientCredits]). It is audited as
+// "credits.adjust" when ctx carries an [Actor].
+func (s *Store) Adjust(ctx context.Context, accountID, amount int64, memo string) (LedgerResult, error) {
+	op := LedgerOp{Kind: LedgerAdjustment, AccountID: accountID, Amount: amount, Memo: memo}
+	res, err := s.adminLedger(ctx, "credits.adjust", op)
+	if err != nil {
+		return res, fmt.Errorf("adjust account %d by %d: %w", accountID, amount, err)
+	}
+	return res, nil
+}
+
+// adminLedger applies one operation and audits it, in one transaction.
+func (s *Store) adminLedger(ctx context.Context, action string, op LedgerOp) (LedgerResult, error) {
+	var res LedgerResult
+	err := s.writeDurable(ctx, func(conn *sqlite.Conn) error {
+		l, err := newLedgerTx(conn)
+		if err != nil {
+			return err
+		}
+		res, err = l.apply(op)
+		if err != nil {
+			var oe *opError
+			if errors.As(err, &oe) {
+				res.Err = oe.err
+				return oe.err
+			}
+			return err
+		}
+		detail := map[string]any{
+			"amount":  op.Amount,
+			"txn_id":  res.TxnID,
+			"balance": res.Balance,
+		}
+		if op.Memo != "" {
+			detail["memo"] = op.Memo
+		}
+		if !op.ExpiresAt.IsZero() {
+			detail["expires_at"] = auditTime(op.ExpiresAt)
+		}
+		return audit(ctx, conn, action, accountTarget(op.AccountID), detail)
+	})
+	if err != nil {
+		// Nothing was committed, whatever apply reported.
+		res.Applied, res.TxnID = false, ""
+		if res.Err == nil {
+			res.Err = err
+		}
+		return res, err
+	}
+	return res, nil
+}
+
+// writeDurable is [Store.write] with synchronous=FULL for the transaction:
+// a committed ledger transaction survives a power loss too (see the
+// package documentation). It queues on the same writeSem as write.
+func (s *Store) writeDurable(ctx context.Context, f func(conn *sqlite.Conn) error) (err error) {
+	select {
+	case s.writeSem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.writeSem }()
+	conn, err := s.pool.Take(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.pool.Put(conn)
+	if err := sqlitex.ExecuteTransient(conn, "PRAGMA synchronous = FULL;", nil); err != nil {
+		return err
+	}
+	defer func() {
+		// Restore the pool's setting even if ctx has ended. Should this
+		// fail, the connection only stays slower, never less durable.
+		old := conn.SetInterrupt(nil)
+		defer conn.SetInterrupt(old)
+		if rerr := sqlitex.ExecuteTransient(conn, "PRAGMA synchronous = NORMAL;", nil); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
+	endFn, err := sqlitex.ImmediateTransaction(conn)
+	if err != nil {
+		return err
+	}
+	defer endFn(&err)
+	return f(conn)
+}
+
+// An opError is an operation's own failure, as opposed to the database's:
+// it rolls back the operation's savepoint and is reported in its
+// LedgerResult.
+type opError struct{ err error }
+
+func (e *opError) Error() string { return e.err.Error() }
+func (e *opError) Unwrap() error { return e.err }
+
+func opErrorf(format string, args ...any) error {
+	return &opError{fmt.Errorf(format, args...)}
+}
+
+// ledgerTx applies operations inside a write transaction.
+type ledgerTx struct {
+	conn *sqlite.Conn
+	at   int64            // the entries' time, Unix ms
+	sys  map[string]int64 // system account IDs by name
+}
+
+func newLedgerTx(conn *sqlite.Conn) (*ledgerTx, error) {
+	l := &ledgerTx{conn: conn, at: now().UnixMilli(), sys: make(map[string]int64, 4)}
+	err := sqlitex.ExecuteFS(conn, queries, "ledger_system_accounts.sql", &sqlitex.ExecOptions{
+		ResultFunc: func(stmt *sqlite.Stmt) error {
+			l.sys[stmt.GetText("name")] = stmt.GetInt64("id")
+			return nil
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range []string{SystemGrants, SystemHolds, SystemRevenue, SystemAdjustments} {
+		if l.sys[name] == 0 {
+			return nil, fmt.Errorf("system account %q missing", name)
+		}
+	}
+	return l, nil
+}
+
+// apply applies op in a savepoint. An *opError rolls the savepoint back
+// and describes op's failure; another error is the database's.
+func (l *ledgerTx) apply(op LedgerOp) (res LedgerResult, err error) {
+	defer sqlitex.Save(l.conn)(&err)
+	res, err = l.applyOp(op)
+	if err != nil && isRowError(err) {
+		// The schema refused the operation (an overflowing balance, say):
+		// the operation's fault, not the batch's.
+		err = &opError{fmt.Errorf("%s rejected by the database: %w", op.Kind, err)}
+	}
+	return res, err
+}
+
+// validateOp checks op on its own and returns its detail, compacted.
+func validateOp(op LedgerOp) (detail string, err error) {
+	needRequest := true
+	switch op.Kind {
+	case LedgerGrant:
+		needRequest = false
+		if op.Amount <= 0 {
+			return "", fmt.Errorf("grant of %d: amount must be positive", op.Amount)
+		}
+	case LedgerAdjustment:
+		needRequest = false
+		if op.Amount == 0 {
+			return "", errors.New("adjustment of 0: amount must not be zero")
+		}
+	case LedgerHold, LedgerCapture, LedgerRelease, LedgerRefund, LedgerCharge:
+		if op.Amount <= 0 {
+			return "", fmt.Errorf("%s of %d: amount must be positive", op.Kind, op.Amount)
+		}
+	default:
+		return "", fmt.Errorf("unknown ledger operation %q", op.Kind)
+	}
+	switch {
+	case op.Amount > MaxLedgerAmount || op.Amount < -MaxLedgerAmount:
+		return "", fmt.Errorf("%s of %d: amount beyond %d", op.Kind, op.Amount, int64(MaxLedgerAmount))
+	case needRequest && op.RequestID == "":
+		return "", fmt.Errorf("%s: empty request id", op.Kind)
+	case !op.ExpiresAt.IsZero() && op.Kind != LedgerGrant:
+		return "", fmt.Errorf("%s: only grants expire", op.Kind)
+	}
+	detail = "{}"
+	if len(op.Detail) > 0 {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, op.Detail); err != nil {
+			return "", fmt.Errorf("%s: detail is not JSON", op.Kind)
+		}
+		detail = buf.String()
+	}
+	return detail, nil
+}
+
+func (l *ledgerTx) applyOp(op LedgerOp) (LedgerResult, error) {
+	detail, err := validateOp(op)
+	if err != nil {
+		return LedgerResult{}, &opError{err}
+	}
+	// Idempotency: the transaction this operation would write may exist.
+	dupKind := op.Kind
+	if op.Kind == LedgerCharge {
+		dupKind = LedgerCapture
+	}
+	if op.RequestID != "" {
+		legs, err := l.txnByRequest(op.RequestID, dupKind)
+		if err != nil {
+			return LedgerResult{}, err
+		}
+		if len(legs) > 0 {
+			return l.duplicate(op, legs)
+		}
+	}
+
+	t := txn{
+		kind:      op.Kind,
+		requestID: op.RequestID,
+		memo:      op.Memo,
+		detail:    detail,
+		expiresAt: op.ExpiresAt,
+	}
+	switch op.Kind {
+	case LedgerGrant, LedgerAdjustment:
+		acct, err := l.userAccount(op.AccountID)
+		if err != nil {
+			return LedgerResult{}, err
+		}
+		if acct.balance+op.Amount < 0 {
+			return LedgerResult{Balance: acct.balance}, opErrorf("adjustment of %d on account %d with balance %d: %w",
+				op.Amount, acct.id, acct.balance, ErrInsufficientCredits)
+		}
+		counter := l.sys[SystemGrants]
+		if op.Kind == LedgerAdjustment {
+			counter = l.sys[SystemAdjustments]
+		}
+		t.user = acct.id
+		t.legs = [2]leg{{acct.id, op.Amount}, {counter, -op.Amount}}
+		return l.post(t)
+
+	case LedgerHold, LedgerCharge:
+		if op.Kind == LedgerCharge {
+			legs, err := l.txnByRequest(op.RequestID, LedgerHold)
+			if err != nil {
+				return LedgerResult{}, err
+			}
+			if len(legs) > 0 {
+				return LedgerResult{}, opErrorf("charge for request %q: the request has a hold: %w",
+					op.RequestID, ErrExists)
+			}
+		}
+		acct, err := l.userAccount(op.AccountID)
+		if err != nil {
+			return LedgerResult{}, err
+		}
+		if acct.balance < op.Amount {
+			return LedgerResult{Balance: acct.balance}, opErrorf("%s of %d for request %q on account %d with balance %d: %w",
+				op.Kind, op.Amount, op.RequestID, acct.id, acct.balance, ErrInsufficientCredits)
+		}
+		t.kind, t.user = LedgerHold, acct.id
+		t.legs = [2]leg{{acct.id, -op.Amount}, {l.sys[SystemHolds], op.Amount}}
+		if op.Kind == LedgerHold {
+			err := sqlitex.ExecuteFS(l.conn, queries, "ledger_hold_insert.sql", &sqlitex.ExecOptions{
+				Named: map[string]any{":request_id": op.RequestID, ":account_id": acct.id, ":held": op.Amount, ":at": l.at},
+			})
+			if err != nil {
+				return LedgerResult{}, err
+			}
+			return l.post(t)
+		}
+		// A charge: the hold, and its capture at once. The hold's memo and
+		// detail go with the capture only.
+		t.memo, t.detail = "", "{}"
+		if _, err := l.post(t); err != nil {
+			return LedgerResult{}, err
+		}
+		c := txn{
+			kind: LedgerCapture, requestID: op.RequestID, user: acct.id, memo: op.Memo, detail: detail,
+			legs: [2]leg{{l.sys[SystemHolds], -op.Amount}, {l.sys[SystemRevenue], op.Amount}},
+		}
+		return l.post(c)
+
+	case LedgerCapture, LedgerRelease:
+		h, found, err := l.hold(op.RequestID)
+		if err != nil {
+			return LedgerResult{}, err
+		}
+		if !found {
+			legs, err := l.txnByRequest(op.RequestID, LedgerHold)
+			if err != nil {
+				return LedgerResult{}, err
+			}
+			if len(legs) > 0 {
+				return LedgerResult{}, opErrorf("%s of %d for request %q: the hold is already settled", op.Kind, op.Amount, op.RequestID)
+			}
+			return LedgerResult{}, opErrorf("%s of %d for request %q: no hold: %w", op.Kind, op.Amount, op.RequestID, ErrNotFound)
+		}
+		if op.AccountID != 0 && op.AccountID != h.accountID {
+			return LedgerResult{}, opErrorf("%s for request %q: the hold is on account %d, not %d",
+				op.Kind, op.RequestID, h.accountID, op.AccountID)
+		}
+		if left := h.held - h.captured - h.released; op.Amount > left {
+			return LedgerResult{}, opErrorf("%s of %d for request %q: exceeds the %d left of its hold of %d",
+				op.Kind, op.Amount, op.RequestID, left, h.held)
+		}
+		captured, released := int64(0), int64(0)
+		t.user = h.accountID
+		if op.Kind == LedgerCapture {
+			captured = op.Amount
+			t.legs = [2]leg{{l.sys[SystemHolds], -op.Amount}, {l.sys[SystemRevenue], op.Amount}}
+		} else {
+			released = op.Amount
+			t.legs = [2]leg{{l.sys[SystemHolds], -op.Amount}, {h.accountID, op.Amount}}
+		}
+		query, args := "ledger_hold_settle.sql", map[string]any{
+			":request_id": op.RequestID, ":captured": captured, ":released": released,
+		}
+		if h.captured+h.released+op.Amount == h.held {
+			query, args = "ledger_hold_delete.sql", map[string]any{":request_id": op.RequestID}
+		}
+		if err := sqlitex.ExecuteFS(l.conn, queries, query, &sqlitex.ExecOptions{Named: args}); err != nil {
+			return LedgerResult{}, err
+		}
+		return l.post(t)
+
+	case LedgerRefund:
+		legs, err := l.txnByRequest(op.RequestID, LedgerCapture)
+		if err != nil {
+			return LedgerResult{}, err
+		}
+		if len(legs) == 0 {
+			return LedgerResult{}, opErrorf("refund of %d for request %q: nothing captured: %w", op.Amount, op.RequestID, ErrNotFound)
+		}
+		user, captured := legs[0].UserAccountID, positiveLeg(legs)
+		if op.AccountID != 0 && op.AccountID != user {
+			return LedgerResult{}, opErrorf("refund for request %q: the capture is on account %d, not %d",
+				op.RequestID, user, op.AccountID)
+		}
+		if op.Amount > captured {
+			return LedgerResult{}, opErrorf("refund of %d for request %q: exceeds its capture of %d", op.Amount, op.RequestID, captured)
+		}
+		t.user = user
+		t.legs = [2]leg{{l.sys[SystemRevenue], -op.Amount}, {user, op.Amount}}
+		return l.post(t)
+	}
+	panic("unreachable: validateOp accepted kind " + op.Kind)
+}
+
+// duplicate reports op as already applied: legs are the transaction the
+// request already has.
+func (l *ledgerTx) duplicate(op LedgerOp, legs []LedgerEntry) (LedgerResult, error) {
+	res := LedgerResult{Duplicate: true, TxnID: legs[0].TxnID}
+	user := legs[0].UserAccountID
+	if acct, err := l.account(user); err != nil {
+		return LedgerResult{}, err
+	} else {
+		res.Balance = acct.balance
+	}
+	amount := positiveLeg(legs)
+	if op.Kind == LedgerAdjustment {
+		for _, e := range legs {
+			if e.AccountID == user {
+				amount = e.Amount
+			}
+		}
+	}
+	if (op.AccountID != 0 && op.AccountID != user) || op.Amount != amount {
+		res.Err = fmt.Errorf("%s of %d on account %d for request %q: the request already has a %s of %d on account %d: %w",
+			op.Kind, op.Amount, op.AccountID, op.RequestID, legs[0].Kind, amount, user, ErrExists)
+	}
+	return res, nil
+}
+
+// positiveLeg returns the amount of a transaction: its positive leg's.
+func positiveLeg(legs []LedgerEntry) int64 {
+	for _, e := range legs {
+		if e.Amount > 0 {
+			return e.Amount
+		}
+	}
+	return 0
+}
+
+// A txn is a ledger transaction to post.
+type txn struct {
+	kind, requestID string
+	user            int64 // the user account concerned
+	legs            [2]leg
+	memo, detail    string
+	expiresAt       time.Time
+}
+
+type leg struct {
+	account, amount int64
+}
+
+// post writes t's entries and moves both accounts' balances, and returns
+// the result with the user account's balance after it.
+func (l *ledgerTx) post(t txn) (LedgerResult, error) {
+	id := "txn-" + rand.Text()
+	if t.requestID != "" {
+		id = t.requestID + ":" + t.kind
+	}
+	res := LedgerResult{Applied: true, TxnID: id}
+	userPosted := false
+	for _, lg := range t.legs {
+		err := sqlitex.ExecuteFS(l.conn, queries, "ledger_entry_insert.sql", &sqlitex.ExecOptions{
+			Named: map[string]any{
+				":at":              l.at,
+				":txn_id":          id,
+				":request_id":      t.requestID,
+				":account_id":      lg.account,
+				":user_account_id": t.user,
+				":kind":            t.kind,
+				":amount":          lg.amount,
+				":memo":            t.memo,
+				":detail":          t.detail,
+				":expires_at":      millis(t.expiresAt),
+			},
+		})
+		if err != nil {
+			return LedgerResult{}, err
+		}
+		var balance int64
+		err = sqlitex.ExecuteFS(l.conn, queries, "ledger_post.sql", &sqlitex.ExecOptions{
+			Named: map[string]any{":id": lg.account, ":amount": lg.amount},
+			ResultFunc: func(stmt *sqlite.Stmt) error {
+				balance = stmt.ColumnInt64(0)
+				return nil
+			},
+		})
+		if err != nil {
+			return LedgerResult{}, err
+		}
+		if lg.account == t.user {
+			res.Balance, userPosted = balance, true
+		}
+	}
+	if !userPosted {
+		acct, err := l.account(t.user)
+		if err != nil {
+			return LedgerResult{}, err
+		}
+		res.Balance = acct.balance
+	}
+	return res, nil
+}
+
+// ledgerAccount is an account as the ledger sees it.
+type ledgerAccount struct {
+	id      int64
+	system  bool
+	balance int64
+}
+
+func (l *ledgerTx) account(id int64) (ledgerAccount, error) {
+	var a ledgerAccount
+	found := false
+	err := sqlitex.ExecuteFS(l.conn, queries, "ledger_account.sql", &sqlitex.ExecOptions{
+		Named: map[string]any{":id": id},
+		ResultFunc: func(stmt *sqlite.Stmt) error {
+			a = ledgerAccount{
+				id:      stmt.GetInt64("id"),
+				system:  stmt.GetText("kind") == "system",
+				balance: stmt.GetInt64("balance"),
+			}
+			found = true
+			return nil
+		},
+	})
+	if err != nil {
+		return ledgerAccount{}, err
+	}
+	if !found {
+		return ledgerAccount{}, &opError{fmt.Errorf("account %d: %w", id, ErrNotFound)}
+	}
+	return a, nil
+}
+
+// userAccount returns the user account id; an unknown or system account
+// is an *opError.
+func (l *ledgerTx) userAccount(id int64) (ledgerAccount, error) {
+	if id <= 0 {
+		return ledgerAccount{}, opErrorf("account %d: %w", id, ErrNotFound)
+	}
+	a, err := l.account(id)
+	if err != nil {
+		return ledgerAccount{}, err
+	}
+	if a.system {
+		return ledgerAccount{}, opErrorf("account %d is a system account", id)
+	}
+	return a, nil
+}
+
+func (l *ledgerTx) txnByRequest(requestID, kind string) ([]LedgerEntry, error) {
+	var legs []LedgerEntry
+	err := sqlitex.ExecuteFS(l.conn, queries, "ledger_txn_by_request.sql", &sqlitex.ExecOptions{
+		Named: map[string]any{":request_id": requestID, ":kind": kind},
+		ResultFunc: func(stmt *sqlite.Stmt) error {
+			legs = append(legs, scanLedgerEntry(stmt))
+			return nil
+		},
+	})
+	return legs, err
+}
+
+// openHold is a row of ledger_holds.
+type openHold struct {
+	requestID                string
+	accountID                int64
+	held, captured, released int64
+	at                       time.Time
+}
+
+func scanHold(stmt *sqlite.Stmt) openHold {
+	return openHold{
+		requestID: stmt.GetText("request_id"),
+		accountID: stmt.GetInt64("account_id"),
+		held:      stmt.GetInt64("held"),
+		captured:  stmt.GetInt64("captured"),
+		released:  stmt.GetInt64("released"),
+		at:        timeCol(stmt, "at"),
+	}
+}
+
+func (l *ledgerTx) hold(requestID string) (h openHold, found bool, err error) {
+	err = sqlitex.ExecuteFS(l.conn, queries, "ledger_hold_get.sql", &sqlitex.ExecOptions{
+		Named: map[string]any{":request_id": requestID},
+		ResultFunc: func(stmt *sqlite.Stmt) error {
+			h, found = scanHold(stmt), true
+			return nil
+		},
+	})
+	return h, found, err
+}
+
+// An AccountBalance is an account's balance and its ledger sequence
+// number, which grows by one with every ledger transaction touching the
+// account, by any process.
+type AccountBalance struct {
+	Balance int64
+	Seq     int64
+}
+
+// Balances returns the balances of the accounts with the given ids; ids
+// of no account are left out of the map.
+func (s *Store) Balances(ctx context.Context, ids []int64) (map[int64]AccountBalance, error) {
+	out := make(map[int64]AccountBalance, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	b, err := json.Marshal(ids)
+	if err != nil {
+		return nil, fmt.Errorf("balances: %w", err)
+	}
+	err = s.read(ctx, func(conn *sqlite.Conn) error {
+		return sqlitex.ExecuteFS(conn, queries, "ledger_balances.sql", &sqlitex.ExecOptions{
+			Named: map[string]any{":ids": string(b)},
+			ResultFunc: func(stmt *sqlite.Stmt) error {
+				out[stmt.GetInt64("id")] = AccountBalance{
+					Balance: stmt.GetInt64("balance"),
+					Seq:     stmt.GetInt64("ledger_seq"),
+				}
+				return nil
+			},
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("balances: %w", err)
+	}
+	return out, nil
+}
+
+// BalancesChangedSince takes the ledger sequence numbers a cache holds, by
+// account id, and returns the balances of those accounts whose sequence
+// number is now different: the accounts another process (or this one)
+// has posted to since.
+func (s *Store) BalancesChangedSince(ctx context.Context, seqs map[int64]int64) (map[int64]AccountBalance, error) {
+	ids := make([]int64, 0, len(seqs))
+	for id := range seqs {
+		ids = append(ids, id)
+	}
+	all, err := s.Balances(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("balances changed: %w", err)
+	}
+	for id, b := range all {
+		if b.Seq == seqs[id] {
+			delete(all, id)
+		}
+	}
+	return all, nil
+}
+
+// A LedgerEntry is one leg of a ledger transaction.
+type LedgerEntry struct {
+	ID        int64
+	At        time.Time
+	TxnID     string
+	RequestID string
+	// AccountID is the account the entry is posted to.
+	AccountID int64
+	// UserAccountID is the user account the transaction concerns: the same
+	// on both legs, a capture's included.
+	UserAccountID int64
+	Kind          string
+	// Amount is signed: positive credits AccountID.
+	Amount    int64
+	Memo      string
+	Detail    json.RawMessage
+	ExpiresAt time.Time // grants only; zero: never
+}
+
+// A LedgerFilter selects ledger entries for [Store.LedgerEntries]. Zero
+// fields match everything.
+type LedgerFilter struct {
+	// AccountID selects the transactions concerning an account: for a user
+	// account, both legs of each of its transactions, captures included
+	// (tell them apart by LedgerEntry.AccountID); for a system account,
+	// its own legs.
+	AccountID int64
+	RequestID string
+	// Since and Until bound At: Since <= At < Until. Zero means unbounded.
+	Since, Until time.Time
+	// BeforeID pages backwards: only entries listed after the entry with
+	// that ID. Pass the last ID of a page to get the next one.
+	BeforeID int64
+	// Limit is the most entries returned. Zero or negative means 100;
+	// more than 1000 means 1000.
+	Limit int
+}
+
+// LedgerEntries returns the entries matching f, newest first.
+func (s *Store) LedgerEntries(ctx context.Context, f LedgerFilter) ([]LedgerEntry, error) {
+	limit := f.Limit
+	switch {
+	case limit <= 0:
+		limit = defaultLedgerLimit
+	case limit > maxLedgerLimit:
+		limit = maxLedgerLimit
+	}
+	since, until := int64(math.MinInt64), int64(math.MaxInt64)
+	if !f.Since.IsZero() {
+		since = f.Since.UnixMilli()
+	}
+	if !f.Until.IsZero() {
+		until = f.Until.UnixMilli()
+	}
+	var out []LedgerEntry
+	err := s.read(ctx, func(conn *sqlite.Conn) error {
+		args := map[string]any{
+			":account_id": f.AccountID,
+			":since":      since,
+			":until":      until,
+			":before_id":  int64(math.MaxInt64),
+			":limit":      limit,
+		}
+		if f.BeforeID != 0 {
+			args[":before_id"] = f.BeforeID
+		}
+		query := "ledger_entries_recent.sql"
+		switch {
+		case f.RequestID != "":
+			query = "ledger_entries_by_request.sql"
+			args[":request_id"] = f.RequestID
+		case f.AccountID != 0:
+			l := ledgerTx{conn: conn}
+			a, err := l.account(f.AccountID)
+			var oe *opError
+			switch {
+			case errors.As(err, &oe):
+				return nil // no such account: no entries
+			case err != nil:
+				return err
+			}
+			if a.system {
+				break
+			}
+			query = "ledger_entries_by_user.sql"
+			args[":before_at"] = int64(math.MaxInt64)
+			if f.BeforeID != 0 {
+				at, found, err := entryAt(conn, f.BeforeID)
+				if err != nil {
+					return err
+				}
+				if !found {
+					return nil
+				}
+				args[":before_at"] = at
+				args[":until"] = min(until, at+1)
+			}
+		}
+		return sqlitex.ExecuteFS(conn, queries, query, &sqlitex.ExecOptions{
+			Named: args,
+			ResultFunc: func(stmt *sqlite.Stmt) error {
+				out = append(out, scanLedgerEntry(stmt))
+				return nil
+			},
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ledger entries: %w", err)
+	}
+	return out, nil
+}
+
+func entryAt(conn *sqlite.Conn, id int64) (at int64, found bool, err error) {
+	err = sqlitex.ExecuteFS(conn, queries, "ledger_entry_at.sql", &sqlitex.ExecOptions{
+		Named: map[string]any{":id": id},
+		ResultFunc: func(stmt *sqlite.Stmt) error {
+			at, found = stmt.ColumnInt64(0), true
+			return nil
+		},
+	})
+	return at, found, err
+}
+
+func scanLedgerEntry(stmt *sqlite.Stmt) LedgerEntry {
+	return LedgerEntry{
+		ID:            stmt.GetInt64("id"),
+		At:            timeCol(stmt, "at"),
+		TxnID:         stmt.GetText("txn_id"),
+		RequestID:     stmt.GetText("request_id"),
+		AccountID:     stmt.GetInt64("account_id"),
+		UserAccountID: stmt.GetInt64("user_account_id"),
+		Kind:          stmt.GetText("kind"),
+		Amount:        stmt.GetInt64("amount"),
+		Memo:          stmt.GetText("memo"),
+		Detail:        json.RawMessage(stmt.GetText("detail")),
+		ExpiresAt:     timeCol(stmt, "expires_at"),
+	}
+}
+
+// ChargedSince returns what the user account accountID was charged since
+// the given time: its captures net of its refunds.
+func (s *Store) ChargedSince(ctx context.Context, accountID int64, since time.Time) (int64, error) {
+	var sum int64
+	err := s.read(ctx, func(conn *sqlite.Conn) error {
+		return sqlitex.ExecuteFS(conn, queries, "ledger_charged_since.sql", &sqlitex.ExecOptions{
+			Named: map[string]any{":account_id": accountID, ":since": since.UnixMilli()},
+			ResultFunc: func(stmt *sqlite.Stmt) error {
+				sum = stmt.ColumnInt64(0)
+				return nil
+			},
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("charged since: %w", err)
+	}
+	return sum, nil
+}
+
+// An OpenHold is a hold not yet settled: its request's capture and
+// release do not add up to it yet. After a crash, the hub settles the open
+// holds of the requests it lost (typically by releasing what is left).
+type OpenHold struct {
+	// LedgerEntry is the hold's leg on the user account: its Amount is
+	// minus the amount held.
+	LedgerEntry
+	Held, Captured, Released int64
+}
+
+// Left is what is still held: neither captured nor released.
+func (h OpenHold) Left() int64 { return h.Held - h.Captured - h.Released }
+
+// OpenHolds returns the unsettled holds, oldest first.
+func (s *Store) OpenHolds(ctx context.Context) ([]OpenHold, error) {
+	var out []OpenHold
+	err := s.read(ctx, func(conn *sqlite.Conn) error {
+		return sqlitex.ExecuteFS(conn, queries, "ledger_open_holds.sql", &sqlitex.ExecOptions{
+			ResultFunc: func(stmt *sqlite.Stmt) error {
+				out = append(out, OpenHold{
+					LedgerEntry: scanLedgerEntry(stmt),
+					Held:        stmt.GetInt64("held"),
+					Captured:    stmt.GetInt64("captured"),
+					Released:    stmt.GetInt64("released"),
+				})
+				return nil
+			},
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open holds: %w", err)
+	}
+	return out, nil
+}
+
+// A VerifyReport is what [Store.VerifyLedger] checked and found.
+type VerifyReport struct {
+	Accounts     int // accounts checked, system accounts included
+	Entries      int // ledger entries checked
+	Transactions int // ledger transactions checked
+	OpenHolds    int // holds not settled yet: not problems
+	// Problems describes every inconsistency found (at most 1000, then a
+	// count of the rest); empty means the ledger is consistent.
+	Problems []string
+}
+
+// maxVerifyProblems bounds VerifyReport.Problems.
+const maxVerifyProblems = 1000
+
+// ledgerLegs says, for each kind of transaction, which accounts its legs
+// go to ("user" or a system account's name) and with which sign; 0 means
+// either sign (adjustments).
+var ledgerLegs = map[string]map[string]int{
+	LedgerGrant:      {"user": +1, SystemGrants: -1},
+	LedgerHold:       {"user": -1, SystemHolds: +1},
+	LedgerCapture:    {SystemHolds: -1, SystemRevenue: +1},
+	LedgerRelease:    {SystemHolds: -1, "user": +1},
+	LedgerRefund:     {SystemRevenue: -1, "user": +1},
+	LedgerAdjustment: {"user": 0, SystemAdjustments: 0},
+}
+
+// VerifyLedger checks the ledger against itself, on one consistent
+// snapshot, and reports every inconsistency it finds:
+//   - every account's balance is the sum of its entries, and its
+//     ledger_seq their number; no user account's balance is negative;
+//   - every transaction is two entries on two accounts summing to zero,
+//     with one kind, request and user account, its legs on the accounts
+//     and with the signs its kind prescribes;
+//   - per request: at most one hold, capture and release; captured plus
+//     released never exceeds held, and equals it once both a capture and a
+//     release exist; captures and releases have a hold; refunds do not
+//     exceed the capture; the unsettled holds are exactly the rows of
+//     ledger_holds, with the same amounts.
+//
+// An unsettled hold is not a problem (a request may be in flight); it is
+// counted in OpenHolds.
+func (s *Store) VerifyLedger(ctx context.Context) (VerifyReport, error) {
+	var r VerifyReport
+	err := s.read(ctx, func(conn *sqlite.Conn) (err error) {
+		// One read transaction: one snapshot for every query.
+		if err := sqlitex.ExecuteTransient(conn, "BEGIN;", nil); err != nil {
+			return err
+		}
+		defer func() {
+			old := conn.SetInterrupt(nil)
+			defer conn.SetInterrupt(old)
+			if rerr := sqlitex.ExecuteTransient(conn, "ROLLBACK;", nil); rerr != nil && err == nil {
+				err = rerr
+			}
+		}()
+		return verifyLedger(conn, &r)
+	})
+	if err != nil {
+		return VerifyReport{}, fmt.Errorf("verify ledger: %w", err)
+	}
+	return r, nil
+}
+
+func verifyLedger(conn *sqlite.Conn, r *VerifyReport) error {
+	dropped := 0
+	problem := func(format string, args ...any) {
+		if len(r.Problems) < maxVerifyProblems {
+			r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
+		} else {
+			dropped++
+		}
+	}
+	defer func() {
+		if dropped > 0 {
+			r.Problems = append(r.Problems, fmt.Sprintf("… and %d more problems", dropped))
+		}
+	}()
+
+	userAccounts := make(map[int64]bool)
+	err := sqlitex.ExecuteFS(conn, queries, "ledger_verify_accounts.sql", &sqlitex.ExecOptions{
+		ResultFunc: func(stmt *sqlite.Stmt) error {
+			r.Accounts++
+			id, name := stmt.GetInt64("id"), stmt.GetText("name")
+			balance, total := stmt.GetInt64("balance"), stmt.GetInt64("total")
+			seq, n := stmt.GetInt64("ledger_seq"), stmt.GetInt64("n")
+			user := stmt.GetText("kind") == "user"
+			userAccounts[id] = user
+			if balance != total {
+				problem("account %d (%s): balance %d, but its entries add up to %d", id, name, balance, total)
+			}
+			if seq != n {
+				problem("account %d (%s): ledger_seq %d, but it has %d entries", id, name, seq, n)
+			}
+			if user && balance < 0 {
+				problem("account %d (%s): negative balance %d", id, name, balance)
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+
+	err = sqlitex.ExecuteFS(conn, queries, "ledger_verify_entries.sql", &sqlitex.ExecOptions{
+		ResultFunc: func(stmt *sqlite.Stmt) error {
+			r.Entries++
+			id, txnID, kind := stmt.GetInt64("id"), stmt.GetText("txn_id"), stmt.GetText("kind")
+			amount, account, user := stmt.GetInt64("amount"), stmt.GetInt64("account_id"), stmt.GetInt64("user_account_id")
+			role := "user"
+			if stmt.GetText("account_kind") != "user" {
+				role = stmt.GetText("account_name")
+			}
+			if !userAccounts[user] {
+				problem("entry %d (txn %s): user account %d is not a user account", id, txnID, user)
+			}
+			sign, ok := ledgerLegs[kind][role]
+			switch {
+			case !ok:
+				problem("entry %d (txn %s): a %s posted to account %d (%s), which a %s does not touch", id, txnID, kind, account, role, kind)
+			case sign > 0 && amount < 0, sign < 0 && amount > 0:
+				problem("entry %d (txn %s): a %s of %d on account %d (%s) has the wrong sign", id, txnID, kind, amount, account, role)
+			}
+			if role == "user" && account != user {
+				problem("entry %d (txn %s): posted to user account %d, but concerns user account %d", id, txnID, account, user)
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+
+	err = sqlitex.ExecuteFS(conn, queries, "ledger_verify_txn_count.sql", &sqlitex.ExecOptions{
+		ResultFunc: func(stmt *sqlite.Stmt) error {
+			r.Transactions = int(stmt.ColumnInt64(0))
+			return nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+	err = sqlitex.ExecuteFS(conn, queries, "ledger_verify_txns.sql", &sqlitex.ExecOptions{
+		ResultFunc: func(stmt *sqlite.Stmt) error {
+			msg := fmt.Sprintf("txn %s: %d entries summing to %d", stmt.GetText("txn_id"), stmt.GetInt64("n"), stmt.GetInt64("total"))
+			for _, c := range []struct{ col, what string }{
+				{"one_account", "all on one account"},
+				{"kinds", "of different kinds"},
+				{"requests", "of different requests"},
+				{"users", "for different user accounts"},
+			} {
+				if stmt.GetBool(c.col) {
+					msg += ", " + c.what
+				}
+			}
+			problem("%s (want 2 entries on 2 accounts summing to 0)", msg)
+			return nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+
+	holds := make(map[string]openHold)
+	err = sqlitex.ExecuteFS(conn, queries, "ledger_verify_holds.sql", &sqlitex.ExecOptions{
+		ResultFunc: func(stmt *sqlite.Stmt) error {
+			h := scanHold(stmt)
+			holds[h.requestID] = h
+			return nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+	err = sqlitex.ExecuteFS(conn, queries, "ledger_verify_requests.sql", &sqlitex.ExecOptions{
+		ResultFunc: func(stmt *sqlite.Stmt) error {
+			req := stmt.GetText("request_id")
+			held, captured := stmt.GetInt64("held"), stmt.GetInt64("captured")
+			released, refunded := stmt.GetInt64("released"), stmt.GetInt64("refunded")
+			nHolds, nCaptures, nReleases := stmt.GetInt64("holds"), stmt.GetInt64("captures"), stmt.GetInt64("releases")
+			if nHolds > 1 || nCaptures > 1 || nReleases > 1 {
+				problem("request %q: %d holds, %d captures and %d releases (at most one of each)", req, nHolds, nCaptures, nReleases)
+			}
+			if nHolds == 0 && nCaptures+nReleases > 0 {
+				problem("request %q: captured %d and released %d without a hold", req, captured, released)
+			}
+			settled := captured + released
+			switch {
+			case settled > held:
+				problem("request %q: captured %d and released %d, more than its hold of %d", req, captured, released, held)
+			case nCaptures > 0 && nReleases > 0 && settled != held:
+				problem("request %q: captured %d and released %d, which do not settle its hold of %d", req, captured, released, held)
+			}
+			if refunded > captured {
+				problem("request %q: refunded %d, more than its capture of %d", req, refunded, captured)
+			}
+			h, tracked := holds[req]
+			delete(holds, req)
+			open := nHolds > 0 && settled < held
+			switch {
+			case open && !tracked:
+				problem("request %q: hold of %d unsettled (captured %d, released %d) but not in ledger_holds", req, held, captured, released)
+			case !open && tracked:
+				problem("request %q: settled, but still in ledger_holds", req)
+			case open && (h.held != held || h.captured != captured || h.released != released || h.accountID != stmt.GetInt64("account_id")):
+				problem("request %q: ledger_holds has held %d, captured %d, released %d on account %d; the entries say %d, %d, %d on account %d",
+					req, h.held, h.captured, h.released, h.accountID, held, captured, released, stmt.GetInt64("account_id"))
+			}
+			if open {
+				r.OpenHolds++
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+	for _, req := range slices.Sorted(maps.Keys(holds)) {
+		problem("request %q: in ledger_holds, but it has no hold", req)
+	}
+	return nil
+}

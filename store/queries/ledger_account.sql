@@ -1,0 +1,3 @@
+SELECT id, kind, balance
+FROM accounts
+WHERE id = :id;

@@ -1,0 +1,3 @@
+SELECT at
+FROM ledger_entries
+WHERE id = :id;

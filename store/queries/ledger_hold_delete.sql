@@ -1,0 +1,2 @@
+DELETE FROM ledger_holds
+WHERE request_id = :request_id;

@@ -1,0 +1,2 @@
+SELECT request_id, account_id, held, captured, released, at
+FROM ledger_holds;

@@ -1,0 +1,2 @@
+SELECT count(DISTINCT txn_id)
+FROM ledger_entries;
