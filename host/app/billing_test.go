@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -297,4 +300,76 @@ func TestInsufficientCreditsIs402(t *testing.T) {
 	if c := h.call(resp.Header.Get("X-Request-Id")); c.HTTPStatus != 402 || c.Attempts != 0 || len(h.emu.Requests()) != 0 {
 		t.Fatalf("record %+v, upstream requests %d", c, len(h.emu.Requests()))
 	}
+}
+
+// The custom policy in examples/billing-policy, built from source and
+// loaded as the hub's policy: a daily allowance, then rates × 1.2, half
+// price at night (UTC).
+func TestCustomBillingPolicy(t *testing.T) {
+	if _, err := builtin("openai"); err != nil { // sets wasmDir
+		t.Fatal(err)
+	}
+	wasm := filepath.Join(wasmDir, "billing-policy.wasm")
+	build := exec.Command("go", "build", "-trimpath", "-buildmode=c-shared", "-o", wasm, ".")
+	build.Dir = "../../examples/billing-policy"
+	build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build example policy: %v\n%s", err, out)
+	}
+	body := `{"model":"gpt-4o-mini","max_tokens":20,"messages":[{"role":"user","content":"price me"}]}`
+	// Learn one call's list price (its usage is deterministic) from a
+	// hub with the default policy.
+	probe := startBillingHub(t, emulator.Options{}, "batched")
+	probe.grant(1_000_000)
+	resp := probe.post(probe.key, "/v1/chat/completions", body)
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	list := probe.call(resp.Header.Get("X-Request-Id")).Credits
+
+	h := startHubWith(t, emulator.Options{}, func(dataDir, emuURL string) string {
+		return fmt.Sprintf(`
+data_dir = %q
+[billing]
+enabled = true
+policy = "custom"
+[plugins.custom]
+source = %q
+config = { daily_free_microcredits = %d }
+[billing.rates]
+"gpt-4o-mini" = { input = "1", output = "2" }
+[[providers]]
+name = "openai"
+plugin = "openai"
+base_url = "%s/v1"
+credentials = ["sk-upstream-secret-1234"]
+models = ["gpt-4o-mini"]
+`, dataDir, wasm, list+1, emuURL)
+	})
+	acct := h.grant(1_000_000)
+	var charged []int64
+	var nights []bool
+	for range 3 {
+		resp := h.post(h.key, "/v1/chat/completions", body)
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		c := h.call(resp.Header.Get("X-Request-Id"))
+		charged = append(charged, c.Credits)
+		nights = append(nights, c.CreatedAt.UTC().Hour() < 6)
+	}
+	price := func(rest int64, night bool) int64 {
+		marked := (rest*6 + 4) / 5 // ceil(rest × 1.2)
+		if night {
+			return (marked + 1) / 2
+		}
+		return marked
+	}
+	want := []int64{0, price(list-1, nights[1]), price(list, nights[2])}
+	if fmt.Sprint(charged) != fmt.Sprint(want) {
+		t.Fatalf("charges %v, want %v (list price %d, allowance %d)", charged, want, list, list+1)
+	}
+	h.hub.Biller().Close(context.Background())
+	if b := h.balance(acct); b != 1_000_000-want[1]-want[2] {
+		t.Fatalf("balance %d", b)
+	}
+	h.verifyLedger()
 }

@@ -468,7 +468,9 @@ func (ch *charge) Settle(ctx context.Context, t proxy.Target, u abi.Usage, estim
 		if take > 0 {
 			a.avail -= take
 			persist -= take
-			ledger = append(ledger, store.LedgerOp{Kind: store.LedgerCharge, AccountID: a.id, Amount: take, RequestID: ch.c.RequestID,
+			// Its own request id: a request has one capture, and this
+			// charge comes on top of it.
+			ledger = append(ledger, store.LedgerOp{Kind: store.LedgerCharge, AccountID: a.id, Amount: take, RequestID: ch.c.RequestID + "#over",
 				Memo: "usage over the quoted worst case"})
 		}
 		amount = capture + take
