@@ -35,6 +35,16 @@ credentials = ["bench-upstream-key"]
 models = ["gpt-4o-mini"]
 `
 
+// billingConfig is appended to hubConfig for the hub with billing on:
+// every call is quoted, held, settled and written to the ledger.
+const billingConfig = `
+[billing]
+enabled = true
+
+[billing.rates]
+"gpt-4o-mini" = { input = "0.15", output = "0.6", cached_read = "0.075" }
+`
+
 // benchMode is a kind of request.
 type benchMode struct {
 	name   string
@@ -90,7 +100,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 	var kids children
 	defer kids.stopAll()
 
-	var ports [3]int
+	var ports [4]int
 	for i := range ports {
 		if ports[i], err = freePort(); err != nil {
 			return fmt.Errorf("setup: %w", err)
@@ -99,6 +109,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 	emuAddr := "127.0.0.1:" + strconv.Itoa(ports[0])
 	proxyAddr := "127.0.0.1:" + strconv.Itoa(ports[1])
 	hubAddr := "127.0.0.1:" + strconv.Itoa(ports[2])
+	billAddr := "127.0.0.1:" + strconv.Itoa(ports[3])
 	emuURL := "http://" + emuAddr
 
 	// The emulator. The chunk count is set by flag, not per request: the
@@ -132,24 +143,14 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 		return fmt.Errorf("setup: %w", err)
 	}
 
-	// The hub.
-	cfgPath := filepath.Join(dir, "hub.toml")
-	cfg := fmt.Sprintf(hubConfig, hubAddr, filepath.Join(dir, "data"), emuURL+"/v1")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		return fmt.Errorf("setup: write hub config: %w", err)
-	}
-	key, err := createKey(ctx, hubBin, cfgPath)
+	// The hub, and a second hub with billing on.
+	hub, key, err := startHub(ctx, &kids, hubBin, filepath.Join(dir, "hub"), hubAddr, emuURL, "", stderr)
 	if err != nil {
-		return fmt.Errorf("setup: %w", err)
+		return err
 	}
-	fmt.Fprintf(stderr, "hubbench: starting hub serve -config %s\n", cfgPath)
-	hub, err := kids.start(dir, "hub", hubBin, []string{"serve", "-config", cfgPath}, nil)
+	billHub, billKey, err := startHub(ctx, &kids, hubBin, filepath.Join(dir, "hub-billing"), billAddr, emuURL, billingConfig, stderr)
 	if err != nil {
-		return fmt.Errorf("setup: %w", err)
-	}
-	is200 := func(s int) bool { return s == http.StatusOK }
-	if err := hub.waitReady(ctx, "http://"+hubAddr+"/readyz", is200, 30*time.Second); err != nil {
-		return fmt.Errorf("setup: %w", err)
+		return err
 	}
 
 	rep := &report{
@@ -168,13 +169,20 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 		{"direct", emuURL + "/v1/chat/completions", nil},
 		{"proxy", "http://" + proxyAddr + "/v1/chat/completions", proxy},
 		{"hub", "http://" + hubAddr + "/v1/chat/completions", hub},
+		{"hub+billing", "http://" + billAddr + "/v1/chat/completions", billHub},
+	}
+	keyFor := func(p benchPath) string {
+		if p.proc == billHub {
+			return billKey
+		}
+		return key
 	}
 	// One request of each kind on each path first, so a broken path fails
 	// fast with its answer instead of after a whole run.
 	probe := newClient(1)
 	for _, m := range modes {
 		for _, p := range paths {
-			s := spec{url: p.url, key: key, body: m.body, stream: m.stream}
+			s := spec{url: p.url, key: keyFor(p), body: m.body, stream: m.stream}
 			if _, _, err := s.do(ctx, probe); err != nil {
 				closeClient(probe)
 				return fmt.Errorf("probe %s %s: %w%s", m.name, p.name, err, procOutput(p.proc))
@@ -190,7 +198,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 		var results []pathResult
 		for _, m := range modes {
 			for _, p := range paths {
-				r, err := measure(ctx, o, spec{url: p.url, key: key, body: m.body, stream: m.stream}, stderr, round, m.name, p.name)
+				r, err := measure(ctx, o, spec{url: p.url, key: keyFor(p), body: m.body, stream: m.stream}, stderr, round, m.name, p.name)
 				if ctx.Err() != nil {
 					return fmt.Errorf("interrupted: %w", ctx.Err())
 				}
@@ -297,4 +305,37 @@ func cpuModel(cpuinfo []byte) string {
 		}
 	}
 	return ""
+}
+
+// startHub writes a hub config in dir (hubConfig plus extra), creates an API
+// key (and, with billing, grants its account plenty of credits), starts
+// bin/hub serve and waits until it is ready.
+func startHub(ctx context.Context, kids *children, hubBin, dir, addr, emuURL, extra string, stderr io.Writer) (*child, string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, "", fmt.Errorf("setup: %w", err)
+	}
+	cfgPath := filepath.Join(dir, "hub.toml")
+	cfg := fmt.Sprintf(hubConfig, addr, filepath.Join(dir, "data"), emuURL+"/v1") + extra
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		return nil, "", fmt.Errorf("setup: write hub config: %w", err)
+	}
+	key, err := createKey(ctx, hubBin, cfgPath)
+	if err != nil {
+		return nil, "", fmt.Errorf("setup: %w", err)
+	}
+	if extra != "" {
+		if err := runHub(ctx, hubBin, "credits", "grant", "default", "1000000000", "-config", cfgPath); err != nil {
+			return nil, "", fmt.Errorf("setup: %w", err)
+		}
+	}
+	fmt.Fprintf(stderr, "hubbench: starting hub serve -config %s\n", cfgPath)
+	hub, err := kids.start(dir, "hub", hubBin, []string{"serve", "-config", cfgPath}, nil)
+	if err != nil {
+		return nil, "", fmt.Errorf("setup: %w", err)
+	}
+	is200 := func(s int) bool { return s == http.StatusOK }
+	if err := hub.waitReady(ctx, "http://"+addr+"/readyz", is200, 30*time.Second); err != nil {
+		return nil, "", fmt.Errorf("setup: %w", err)
+	}
+	return hub, key, nil
 }

@@ -239,3 +239,14 @@ func createKey(ctx context.Context, hub, config string) (string, error) {
 	}
 	return key, nil
 }
+
+// runHub runs a hub admin command to completion.
+func runHub(ctx context.Context, hub string, args ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, hub, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("hub %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}

@@ -37,6 +37,8 @@ type modeRatio struct {
 	HubP50Overhead time.Duration `json:"hub_p50_overhead_ns"` // hub p50 − proxy p50
 	HubP99Overhead time.Duration `json:"hub_p99_overhead_ns"`
 	HubTTFBOver    time.Duration `json:"hub_ttfb_p50_overhead_ns,omitempty"`
+	// BillingHubRPS is the hub with billing on over the hub without.
+	BillingHubRPS float64 `json:"billing_hub_rps,omitempty"`
 }
 
 type machineInfo struct {
@@ -128,6 +130,9 @@ func (r *report) summarize() {
 		}
 		if okD {
 			mr.ProxyDirectRPS = ratio(proxy.RPS, direct.RPS)
+		}
+		if bill, ok := r.result(m.name, "hub+billing"); ok {
+			mr.BillingHubRPS = ratio(bill.RPS, hub.RPS)
 		}
 		if m.stream {
 			mr.HubTTFBOver = hub.TTFB50 - proxy.TTFB50
@@ -241,7 +246,11 @@ func (r *report) writeTable(w io.Writer) {
 		if mr.HubTTFBOver != 0 {
 			fmt.Fprintf(w, ", TTFB p50 %+dµs", mr.HubTTFBOver.Microseconds())
 		}
-		fmt.Fprintf(w, "); proxy/direct rps ratio %.2f\n", mr.ProxyDirectRPS)
+		fmt.Fprintf(w, "); proxy/direct rps ratio %.2f", mr.ProxyDirectRPS)
+		if mr.BillingHubRPS > 0 {
+			fmt.Fprintf(w, "; billing on/off rps ratio **%.2f**", mr.BillingHubRPS)
+		}
+		fmt.Fprintln(w)
 	}
 }
 
