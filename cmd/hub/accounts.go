@@ -13,7 +13,8 @@ const accountsUsage = `usage:
   hub accounts list
   hub accounts create NAME
   hub accounts rename ID NAME
-An account owns API keys (hub keys create --account NAME creates it if missing).
+An account owns API keys (hub keys create --account NAME creates it if missing)
+and credits (hub credits); a new account gets [billing] new_account_grant.
 ` + reachNote
 
 var accountsGroup = group{
@@ -31,9 +32,9 @@ func runAccounts(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 func accountTable(w io.Writer, as ...manage.AccountView) {
-	fmt.Fprintln(w, "ID\tNAME\tKEYS\tCREATED")
+	fmt.Fprintln(w, "ID\tNAME\tKEYS\tBALANCE\tCREATED")
 	for _, a := range as {
-		fmt.Fprintf(w, "%d\t%s\t%d\t%s\n", a.ID, a.Name, a.Keys, fmtTime(a.CreatedAt))
+		fmt.Fprintf(w, "%d\t%s\t%d\t%s\t%s\n", a.ID, a.Name, a.Keys, a.BalanceCredits, fmtTime(a.CreatedAt))
 	}
 }
 
@@ -70,7 +71,7 @@ func accountsCreate(ctx context.Context, c *subcmd, args []string) error {
 	if *c.json {
 		return writeJSON(c.stdout, a)
 	}
-	fmt.Fprintf(c.stdout, "created account %q (id %d)\n", a.Name, a.ID)
+	fmt.Fprintf(c.stdout, "created account %q (id %d), balance %s credits\n", a.Name, a.ID, a.BalanceCredits)
 	return nil
 }
 

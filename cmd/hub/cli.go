@@ -154,7 +154,9 @@ func (c *subcmd) open(ctx context.Context, keyring bool) (context.Context, *admi
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := manage.Options{Store: st, Config: cfg}
+	// Grants go to the store directly (no Granter): a running hub notices
+	// them within a second.
+	opts := manage.Options{Store: st, Config: cfg, NewAccountGrant: cfg.Billing.NewAccountGrant.Micro()}
 	if keyring {
 		if opts.Keyring, err = loadKeyring(ctx, cfg, st, c.stderr); err != nil {
 			st.Close()

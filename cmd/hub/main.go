@@ -4,7 +4,8 @@
 // # Administration
 //
 // The admin commands — `hub providers`, `hub credentials`, `hub keys`,
-// `hub accounts`, `hub rates` and `hub audit` — open the hub's database in
+// `hub accounts`, `hub rates`, `hub credits`, `hub ledger`, `hub usage`,
+// `hub calls` and `hub audit` — open the hub's database in
 // the data dir of the config file (-config FILE, default $HUB_CONFIG or
 // hub.toml) and change it through host/manage, the implementation the
 // admin REST API uses too: the same validation, defaults and audit trail.
@@ -13,6 +14,14 @@
 // running: a running hub picks their changes up by itself within about a
 // second (it polls the database's version counters), so nothing needs
 // restarting.
+//
+// Credits are decimal amounts on the command line ("12.5", at most six
+// decimals, read exactly) and int64 micro-credits in the database. `hub
+// credits grant` writes straight to the database, audited, and a running
+// hub picks the new balance up within a second. An account created by a
+// command gets the config's [billing] new_account_grant. `hub ledger
+// verify` exits 1 when the ledger is inconsistent, so that it can run from
+// cron or a health check.
 //
 // A credential's secret is write-only: `--secret-env NAME` stores a
 // reference to the hub's environment variable NAME, and `--secret-stdin`
@@ -60,6 +69,10 @@ var commands = []command{
 	{"keys", "keys create|list|show|set|revoke", "manage API keys, their limits and allowed models", runKeys},
 	{"accounts", "accounts list|create|rename", "manage the accounts that own keys", runAccounts},
 	{"rates", "rates list|set|remove", "manage per-model rates", runRates},
+	{"credits", "credits grant|adjust|balance", "grant and adjust accounts' credits, show balances", runCredits},
+	{"ledger", "ledger verify|show", "check the credit ledger (exit 1 on a problem), show an account's entries", runLedger},
+	{"usage", "usage [--since D] [--group-by model,…] [--csv]", "show usage statistics", runUsage},
+	{"calls", "calls export|show", "export the call log (CSV or JSON), show one call with its attempts", runCalls},
 	{"audit", "audit [--since D] [--action A]", "show the audit log", runAudit},
 	{"plugins", "plugins list [--hub URL]", "list the running hub's plugins", runPlugins},
 	{"state", "state [--hub URL]", "show the running hub's provider and credential health", runState},

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"strconv"
-	"strings"
 
+	"github.com/aignehub/hub/host/config"
 	"github.com/aignehub/hub/host/manage"
 	"github.com/aignehub/hub/store"
 )
@@ -40,63 +38,6 @@ func runRates(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return ratesGroup.run(ctx, args, stdout, stderr)
 }
 
-// microPerCredit is how many micro-credits make a credit.
-const microPerCredit = 1_000_000
-
-// creditDecimals is how many decimals an amount of credits may have: a
-// micro-credit is the smallest amount.
-const creditDecimals = 6
-
-// parseCredits parses a non-negative decimal amount of credits, like
-// "2.5" or ".25", into micro-credits, exactly: it reads the digits as
-// integers and never goes through floating point. More than six
-// decimals, a sign, an exponent or anything but digits and one point is
-// an error.
-func parseCredits(s string) (int64, error) {
-	if strings.HasPrefix(s, "-") {
-		return 0, fmt.Errorf("%q: must not be negative", s)
-	}
-	whole, frac, dot := strings.Cut(s, ".")
-	digits := func(d string) bool {
-		return !strings.ContainsFunc(d, func(r rune) bool { return r < '0' || r > '9' })
-	}
-	switch {
-	case whole == "" && frac == "", dot && frac == "", !digits(whole), !digits(frac):
-		return 0, fmt.Errorf("%q: want a decimal number of credits, like 2.5", s)
-	case len(frac) > creditDecimals:
-		return 0, fmt.Errorf("%q: more than %d decimals (the smallest amount is 0.000001 credits)", s, creditDecimals)
-	}
-	var w, f int64
-	var err error
-	if whole != "" {
-		if w, err = strconv.ParseInt(whole, 10, 64); err != nil {
-			return 0, fmt.Errorf("%q: too large", s)
-		}
-	}
-	if frac != "" {
-		f, _ = strconv.ParseInt(frac+strings.Repeat("0", creditDecimals-len(frac)), 10, 64)
-	}
-	if w > (math.MaxInt64-f)/microPerCredit {
-		return 0, fmt.Errorf("%q: too large", s)
-	}
-	return w*microPerCredit + f, nil
-}
-
-// formatCredits shows micro-credits as a decimal amount of credits, the
-// shortest that parseCredits reads back exactly.
-func formatCredits(n int64) string {
-	sign := ""
-	u := uint64(n)
-	if n < 0 {
-		sign, u = "-", -u
-	}
-	w, f := u/microPerCredit, u%microPerCredit
-	if f == 0 {
-		return fmt.Sprintf("%s%d", sign, w)
-	}
-	return strings.TrimRight(fmt.Sprintf("%s%d.%06d", sign, w, f), "0")
-}
-
 func rateViews(rs []store.ModelRate) []manage.RateView {
 	out := make([]manage.RateView, 0, len(rs))
 	for _, r := range rs {
@@ -108,9 +49,9 @@ func rateViews(rs []store.ModelRate) []manage.RateView {
 func rateTable(w io.Writer, rs ...store.ModelRate) {
 	fmt.Fprintln(w, "MODEL\tINPUT/1M\tOUTPUT/1M\tCACHED READ/1M\tCACHE WRITE/1M\tPER IMAGE\tMIN/CALL\tUPDATED")
 	for _, r := range rs {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Model, formatCredits(r.InputPerM), formatCredits(r.OutputPerM),
-			formatCredits(r.CachedReadPerM), formatCredits(r.CacheWritePerM), formatCredits(r.PerImage),
-			formatCredits(r.MinPerCall), fmtTime(r.UpdatedAt))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Model, config.FormatCredits(r.InputPerM), config.FormatCredits(r.OutputPerM),
+			config.FormatCredits(r.CachedReadPerM), config.FormatCredits(r.CacheWritePerM), config.FormatCredits(r.PerImage),
+			config.FormatCredits(r.MinPerCall), fmtTime(r.UpdatedAt))
 	}
 }
 
@@ -163,7 +104,7 @@ func ratesSet(ctx context.Context, c *subcmd, args []string) error {
 	}
 	parsed := map[int]int64{}
 	for _, i := range set {
-		n, err := parseCredits(*values[i])
+		n, err := config.ParseCredits(*values[i])
 		if err != nil {
 			return fmt.Errorf("--%s %w", amounts[i].flag, err)
 		}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aignehub/hub/host/manage"
 	"github.com/aignehub/hub/store"
@@ -41,6 +42,11 @@ func TestEveryRouteRequiresAnAdminKey(t *testing.T) {
 	must(err)
 	acct, err := x.svc.CreateAccount(ctx, "team")
 	must(err)
+
+	must(x.svc.Grant(ctx, acct.ID, 1_000_000, "seed", time.Time{}))
+	recordCalls(t, x.st, store.Call{RequestID: "req_access", AccountID: acct.ID, KeyID: x.userKey.ID, Provider: "oa", Model: "gpt-4o",
+		Status: store.CallOK, HTTPStatus: 200, Duration: time.Second, Attempts: 1,
+		AttemptLog: []store.Attempt{{Attempt: 1, Provider: "oa", Status: store.CallOK, HTTPStatus: 200}}})
 
 	revoked, rv, err := x.svc.CreateKey(ctx, manage.KeySpec{Role: store.RoleAdmin})
 	must(err)
@@ -79,6 +85,13 @@ func TestEveryRouteRequiresAnAdminKey(t *testing.T) {
 		"POST /api/admin/accounts":                              {p + "/accounts", `{"name":"new team"}`, 201},
 		"GET /api/admin/accounts/:id":                           {fmt.Sprintf("%s/accounts/%d", p, acct.ID), "", 200},
 		"PATCH /api/admin/accounts/:id":                         {fmt.Sprintf("%s/accounts/%d", p, acct.ID), `{"name":"renamed"}`, 200},
+		"POST /api/admin/accounts/:id/credits":                  {fmt.Sprintf("%s/accounts/%d/credits", p, acct.ID), `{"amount":"12.5","memo":"welcome"}`, 201},
+		"POST /api/admin/accounts/:id/adjustments":              {fmt.Sprintf("%s/accounts/%d/adjustments", p, acct.ID), `{"amount":"-0.5"}`, 201},
+		"GET /api/admin/accounts/:id/ledger":                    {fmt.Sprintf("%s/accounts/%d/ledger", p, acct.ID), "", 200},
+		"GET /api/admin/ledger/verify":                          {p + "/ledger/verify", "", 200},
+		"GET /api/admin/usage":                                  {p + "/usage?group_by=model", "", 200},
+		"GET /api/admin/calls":                                  {p + "/calls", "", 200},
+		"GET /api/admin/calls/:request_id":                      {p + "/calls/req_access", "", 200},
 		"GET /api/admin/plugins":                                {p + "/plugins", "", 200},
 		"GET /api/admin/audit":                                  {p + "/audit", "", 200},
 		"GET /api/admin/no-such-route":                          {p + "/no-such-route", "", 404},
@@ -113,7 +126,7 @@ func TestEveryRouteRequiresAnAdminKey(t *testing.T) {
 			run = append(run, named{k, method, c})
 		}
 	}
-	if len(x.h.routes) < 28 {
+	if len(x.h.routes) < 35 {
 		t.Errorf("only %d routes", len(x.h.routes))
 	}
 
@@ -164,7 +177,7 @@ func TestEveryRouteRequiresAnAdminKey(t *testing.T) {
 	}
 	for _, a := range []string{"provider.create", "provider.update", "provider.delete", "credential.create", "credential.update",
 		"credential.delete", "credential.test", "rate.set", "rate.delete", "key.create", "key.update", "key.revoke",
-		"account.create", "account.update"} {
+		"account.create", "account.update", "credits.grant", "credits.adjust"} {
 		if !got[a] {
 			t.Errorf("no %s audited with actor %s (got %v)", a, x.actor(), got)
 		}

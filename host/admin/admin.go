@@ -81,17 +81,29 @@ type Options struct {
 
 // Handler serves the admin API. It is safe for concurrent use.
 type Handler struct {
-	opts   Options
+	core
 	routes []route
-	router *httprouter.Router
 }
 
 var _ http.Handler = (*Handler)(nil)
 
-// result is what a route returns: a status and a JSON body (nil for 204).
+// core is what the admin and the user handlers share: their options,
+// router, and the writing of results and errors.
+type core struct {
+	opts   Options
+	what   string // "admin" or "user", for messages and logs
+	router *httprouter.Router
+}
+
+// result is what a route returns: a status and a JSON body (nil for 204),
+// or a CSV attachment.
 type result struct {
 	status int
 	body   any
+	// csv, when set, writes the response body instead: CSV, status 200,
+	// as an attachment called filename.
+	csv      func(w io.Writer) error
+	filename string
 }
 
 // A route is one method and path of the admin API.
@@ -102,6 +114,15 @@ type route struct {
 
 // New returns a Handler. It panics if opts.Auth or opts.Manage is nil.
 func New(opts Options) *Handler {
+	h := &Handler{core: newCore(opts, "admin")}
+	h.routes = h.routeTable()
+	h.route(h.routes)
+	return h
+}
+
+// newCore checks and completes opts, and returns a core with an empty
+// router; what names the API in messages.
+func newCore(opts Options, what string) core {
 	if opts.Auth == nil || opts.Manage == nil {
 		panic("admin: Options.Auth and Options.Manage are required")
 	}
@@ -111,8 +132,7 @@ func New(opts Options) *Handler {
 	if opts.MaxBody <= 0 {
 		opts.MaxBody = DefaultMaxBody
 	}
-	h := &Handler{opts: opts}
-	h.routes = h.routeTable()
+	c := core{opts: opts, what: what}
 	r := httprouter.New()
 	// An API answers with errors, not redirects.
 	r.RedirectTrailingSlash = false
@@ -120,17 +140,21 @@ func New(opts Options) *Handler {
 	r.HandleOPTIONS = false
 	r.HandleMethodNotAllowed = true
 	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		h.fail(w, req, apierr.NotFound("Unknown admin API route: "+req.Method+" "+req.URL.Path+"."))
+		c.fail(w, req, apierr.NotFound("Unknown "+what+" API route: "+req.Method+" "+req.URL.Path+"."))
 	})
 	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		h.fail(w, req, &apierr.Error{Status: http.StatusMethodNotAllowed, Type: apierr.TypeInvalidRequest, Code: "method_not_allowed",
+		c.fail(w, req, &apierr.Error{Status: http.StatusMethodNotAllowed, Type: apierr.TypeInvalidRequest, Code: "method_not_allowed",
 			Message: "Method " + req.Method + " is not allowed on " + req.URL.Path + "; allowed: " + w.Header().Get("Allow") + "."})
 	})
-	for _, rt := range h.routes {
-		r.Handle(rt.method, rt.path, h.serve(rt))
+	c.router = r
+	return c
+}
+
+// route registers routes.
+func (c *core) route(routes []route) {
+	for _, rt := range routes {
+		c.router.Handle(rt.method, rt.path, c.serve(rt))
 	}
-	h.router = r
-	return h
 }
 
 // ServeHTTP authenticates the request, requires an admin key, and routes
@@ -155,11 +179,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.router.ServeHTTP(w, r)
 }
 
-func (h *Handler) serve(rt route) httprouter.Handle {
+func (c *core) serve(rt route) httprouter.Handle {
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 		res, err := rt.handle(r, ps)
 		if err != nil {
-			h.fail(w, r, err)
+			c.fail(w, r, err)
+			return
+		}
+		if res.csv != nil {
+			c.writeCSV(w, r, res)
 			return
 		}
 		if res.body == nil {
@@ -168,7 +196,7 @@ func (h *Handler) serve(rt route) httprouter.Handle {
 		}
 		b, err := json.Marshal(res.body)
 		if err != nil {
-			h.fail(w, r, apierr.Internal(fmt.Errorf("encode response: %w", err)))
+			c.fail(w, r, apierr.Internal(fmt.Errorf("encode response: %w", err)))
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -177,11 +205,48 @@ func (h *Handler) serve(rt route) httprouter.Handle {
 	}
 }
 
+// csvWriter sends the CSV headers and the 200 with the first byte written,
+// so that an error before any output can still be answered as an error.
+type csvWriter struct {
+	w        http.ResponseWriter
+	filename string
+	started  bool
+}
+
+func (cw *csvWriter) Write(p []byte) (int, error) {
+	if !cw.started {
+		cw.started = true
+		h := cw.w.Header()
+		h.Set("Content-Type", "text/csv; charset=utf-8")
+		h.Set("Content-Disposition", `attachment; filename="`+cw.filename+`"`)
+		h.Set("X-Content-Type-Options", "nosniff")
+		cw.w.WriteHeader(http.StatusOK)
+	}
+	return cw.w.Write(p)
+}
+
+// writeCSV streams a CSV result. A failure before the first byte is
+// answered as an error; after it, the response is aborted (the client
+// sees a broken transfer, not a truncated file that looks whole).
+func (c *core) writeCSV(w http.ResponseWriter, r *http.Request, res result) {
+	cw := &csvWriter{w: w, filename: res.filename}
+	err := res.csv(cw)
+	switch {
+	case err == nil && !cw.started:
+		cw.Write(nil) // an empty export still gets its headers
+	case err != nil && !cw.started:
+		c.fail(w, r, err)
+	case err != nil:
+		c.opts.Logger.Error("csv export failed midway; aborting the response", "method", r.Method, "path", r.URL.Path, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
 // fail writes err in the OpenAI error shape, logging the cause of a 5xx.
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+func (c *core) fail(w http.ResponseWriter, r *http.Request, err error) {
 	e := apiError(err)
 	if e.Status >= 500 {
-		h.opts.Logger.Error("admin api", "method", r.Method, "path", r.URL.Path, "status", e.Status, "err", err)
+		c.opts.Logger.Error(c.what+" api", "method", r.Method, "path", r.URL.Path, "status", e.Status, "err", err)
 	}
 	apierr.WriteOpenAI(w, e)
 }

@@ -1,7 +1,9 @@
 // Package admin is the hub's admin REST API: JSON over HTTP under
 // /api/admin/, for managing providers, credentials, API keys, accounts and
-// model rates, reading the audit log, and seeing the running hub's
-// provider health and plugins.
+// their credits, and model rates, reading the ledger, usage statistics,
+// the call log and the audit log, and seeing the running hub's provider
+// health and plugins. It also serves the user API ([NewUser]): what any
+// API key may read about its own account.
 //
 // It exists to put the operations of host/manage on the network: each
 // route decodes its input, calls one manage.Service method and writes the
@@ -59,6 +61,16 @@
 //	POST   /api/admin/accounts                               201 account
 //	GET    /api/admin/accounts/:id                           account
 //	PATCH  /api/admin/accounts/:id                           account (rename)
+//	POST   /api/admin/accounts/:id/credits                   201 {"account_id","amount","amount_credits","balance","balance_credits"}
+//	POST   /api/admin/accounts/:id/adjustments               201, the same
+//	GET    /api/admin/accounts/:id/ledger?since=&until=&before=&limit=
+//	                                                         {"data":[entry],"next_before":ID}
+//	GET    /api/admin/ledger/verify                          {"ok":bool,"problems":[…],…} (200 either way)
+//	GET    /api/admin/usage?bucket=&since=&until=&account_id=&key_id=&provider=&model=&group_by=&format=
+//	                                                         {"data":[row]}, or CSV
+//	GET    /api/admin/calls?since=&until=&account_id=&key_id=&provider=&model=&status=&limit=&before=&format=
+//	                                                         {"data":[call],"next_before":CURSOR}, or CSV
+//	GET    /api/admin/calls/:request_id                      call, with its upstream attempts
 //	GET    /api/admin/plugins                                {"data":[plugin]}
 //	GET    /api/admin/audit?since=&until=&action=&actor=&target=&before=&limit=
 //	                                                         {"data":[entry],"next_before":ID}
@@ -67,6 +79,36 @@
 // (since <= at < until), action matches exactly or, ending in "*", as a
 // prefix ("provider.*"), limit is 1..1000 (default 100), and next_before,
 // present when the page is full, is the before= of the next page.
+//
+// # Credits, usage and calls
+//
+// Money is int64 micro-credits; every amount is shown both so ("balance")
+// and as decimal credits ("balance_credits": "12.5"). A grant or
+// adjustment takes "amount", decimal credits as a string ("12.5"; "-1.5"
+// for an adjustment: a JSON number is refused, as it is not exact), or
+// "amount_micro", an integer of micro-credits; a grant may take
+// "expires_at". Both are audited (credits.grant, credits.adjust). An
+// adjustment that would take the balance below zero is a 400.
+//
+// Usage rows come from the hourly (bucket=hour, the default) or daily
+// (bucket=day, UTC) rollups; group_by is a comma-separated list of model,
+// provider, account, key and time, and the dimensions not grouped by are
+// summed over and absent from the rows. Calls are listed newest first;
+// next_before is an opaque cursor, the before= of the next page. Durations
+// are given in µs (exact) and ms; charges as "charged" (micro-credits) and
+// "charged_credits". format=csv answers text/csv as an attachment
+// (usage.csv, calls.csv) with durations in µs and amounts in
+// micro-credits; a calls export without limit holds every matching call,
+// and takes since and until rather than before. Times are RFC 3339.
+//
+// # The user API
+//
+// [NewUser] serves GET /api/usage, GET /api/calls (the parameters above)
+// and GET /api/account (the account with its balance, and the calling
+// key, never the key itself) to any valid key, user or admin, confined to
+// the key's own account: account_id may name that account and no other
+// (403). Credential IDs are not shown there. [UserPaths] lists its paths
+// for the hub's server to mount.
 //
 // # Not over HTTP: the master key rotation
 //

@@ -87,6 +87,8 @@ type hub struct {
 	t        *testing.T
 	h        *Handler
 	srv      *httptest.Server
+	userSrv  *httptest.Server // the user API
+	auth     *auth.Authenticator
 	st       *store.Store
 	svc      *manage.Service
 	kr       *secrets.Keyring
@@ -145,6 +147,9 @@ func newHub(t *testing.T, o hubOpts) *hub {
 	x.h = New(opts)
 	x.srv = httptest.NewServer(x.h)
 	t.Cleanup(x.srv.Close)
+	x.auth = a
+	x.userSrv = httptest.NewServer(NewUser(opts))
+	t.Cleanup(x.userSrv.Close)
 
 	cli := store.WithActor(context.Background(), store.Actor{Name: "cli:test"})
 	if x.admin, x.adminKey, err = x.svc.CreateKey(cli, manage.KeySpec{Name: "root", Role: store.RoleAdmin}); err != nil {
@@ -172,6 +177,17 @@ type response struct {
 // string is sent as is, anything else as JSON; nil for none).
 func (x *hub) do(method, path, key string, body any) response {
 	x.t.Helper()
+	return x.doOn(x.srv, method, path, key, body)
+}
+
+// doUser is do on the user API.
+func (x *hub) doUser(method, path, key string, body any) response {
+	x.t.Helper()
+	return x.doOn(x.userSrv, method, path, key, body)
+}
+
+func (x *hub) doOn(srv *httptest.Server, method, path, key string, body any) response {
+	x.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -186,7 +202,7 @@ func (x *hub) do(method, path, key string, body any) response {
 		}
 		rd = bytes.NewReader(j)
 	}
-	req, err := http.NewRequest(method, x.srv.URL+path, rd)
+	req, err := http.NewRequest(method, srv.URL+path, rd)
 	if err != nil {
 		x.t.Fatal(err)
 	}
@@ -196,7 +212,7 @@ func (x *hub) do(method, path, key string, body any) response {
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	res, err := x.srv.Client().Do(req)
+	res, err := srv.Client().Do(req)
 	if err != nil {
 		x.t.Fatal(err)
 	}
@@ -264,4 +280,22 @@ func (r response) fails(t *testing.T, status int, typ, param, code string) apiEr
 		t.Errorf("Content-Type %q", ct)
 	}
 	return e
+}
+
+// recordCalls writes calls through a real recorder (which also updates
+// the usage rollups) and waits for them.
+func recordCalls(t *testing.T, st *store.Store, calls ...store.Call) {
+	t.Helper()
+	rec := store.NewRecorder(st, store.RecorderOptions{})
+	for _, c := range calls {
+		if err := rec.Record(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rec.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s := rec.Stats(); s.Recorded != uint64(len(calls)) {
+		t.Fatalf("recorder stats %+v", s)
+	}
 }

@@ -53,6 +53,14 @@ func (h *Handler) routeTable() []route {
 		{"POST", p + "/accounts", h.createAccount},
 		{"GET", p + "/accounts/:id", h.getAccount},
 		{"PATCH", p + "/accounts/:id", h.renameAccount},
+		{"POST", p + "/accounts/:id/credits", h.grant},
+		{"POST", p + "/accounts/:id/adjustments", h.adjust},
+		{"GET", p + "/accounts/:id/ledger", h.ledger},
+		{"GET", p + "/ledger/verify", h.verifyLedger},
+
+		{"GET", p + "/usage", h.usage},
+		{"GET", p + "/calls", h.calls},
+		{"GET", p + "/calls/:request_id", h.call},
 
 		{"GET", p + "/plugins", h.plugins},
 		{"GET", p + "/audit", h.audit},
@@ -64,9 +72,17 @@ type list[T any] struct {
 	Data []T `json:"data"`
 }
 
-func okJSON(body any) (result, error)      { return result{http.StatusOK, body}, nil }
-func createdJSON(body any) (result, error) { return result{http.StatusCreated, body}, nil }
-func noContent() (result, error)           { return result{status: http.StatusNoContent}, nil }
+func okJSON(body any) (result, error) {
+	return result{status: http.StatusOK, body: body}, nil
+}
+
+func createdJSON(body any) (result, error) {
+	return result{status: http.StatusCreated, body: body}, nil
+}
+
+func noContent() (result, error) {
+	return result{status: http.StatusNoContent}, nil
+}
 
 func listOf[T any](items []T, err error) (result, error) {
 	if err != nil {
@@ -280,7 +296,7 @@ func (h *Handler) setRate(r *http.Request, _ httprouter.Params) (result, error) 
 	if err != nil {
 		return result{}, err
 	}
-	return result{status, manage.NewRateView(rate)}, nil
+	return result{status: status, body: manage.NewRateView(rate)}, nil
 }
 
 // rateModel is the *model path parameter: everything after

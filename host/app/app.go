@@ -179,16 +179,23 @@ func New(ctx context.Context, opts Options) (h *Hub, err error) {
 			RateLimitCooldown: rt.RateLimitCooldown.Std(),
 		}),
 	})
-	h.manage = manage.New(manage.Options{Store: h.store, Keyring: h.keyring, Config: cfg,
-		Changed:     func() { h.Reload(h.bgCtx) },
-		KeysChanged: h.auth.Purge,
-	})
+	mo := manage.Options{Store: h.store, Keyring: h.keyring, Config: cfg,
+		Changed:         func() { h.Reload(h.bgCtx) },
+		KeysChanged:     h.auth.Purge,
+		NewAccountGrant: cfg.Billing.NewAccountGrant.Micro(),
+	}
+	if h.biller != nil {
+		mo.Granter = h.biller // grants through the ledger writer keep its balances exact
+	}
+	h.manage = manage.New(mo)
 	h.server = server.New(server.Options{
 		Auth:           h.auth,
 		Engine:         h.engine,
 		MaxRequestBody: cfg.Limits.MaxRequestBody.Bytes(),
 		Logger:         opts.Logger,
 		Admin:          admin.New(admin.Options{Auth: h.auth, Manage: h.manage, Runtime: runtimeView{h}, Logger: opts.Logger}),
+		User:           admin.NewUser(admin.Options{Auth: h.auth, Manage: h.manage, Logger: opts.Logger}),
+		UserPaths:      admin.UserPaths(),
 	})
 	// Compiling plugins is the one memory-heavy step of a start (a cold
 	// compile peaks at tens of MB of garbage); hand that back to the OS now

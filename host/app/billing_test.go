@@ -373,3 +373,63 @@ models = ["gpt-4o-mini"]
 	}
 	h.verifyLedger()
 }
+
+// Credits granted through the admin API are spendable at once; usage and
+// the balance are visible to the key's owner through the user API.
+func TestCreditsAndUsageAPIs(t *testing.T) {
+	h := startBillingHub(t, emulator.Options{}, "batched")
+	admin := h.adminKey()
+	acct, err := h.hub.Store().EnsureAccount(context.Background(), "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"model":"gpt-4o-mini","max_tokens":20,"messages":[{"role":"user","content":"x"}]}`
+	resp := h.post(h.key, "/v1/chat/completions", body)
+	if resp.StatusCode != 402 {
+		t.Fatalf("no credits yet: %d", resp.StatusCode)
+	}
+	resp.Body.Close()
+	var granted struct {
+		Balance int64 `json:"balance"`
+	}
+	h.adminJSON(admin, "POST", fmt.Sprintf("/api/admin/accounts/%d/credits", acct.ID), `{"amount":"2.5","memo":"top-up"}`, 201, &granted)
+	if granted.Balance != 2_500_000 {
+		t.Fatalf("balance after grant %d", granted.Balance)
+	}
+	var total int64
+	for range 3 {
+		resp := h.post(h.key, "/v1/chat/completions", body)
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("after the grant: %d", resp.StatusCode)
+		}
+		total += h.call(resp.Header.Get("X-Request-Id")).Credits
+	}
+	var usage struct {
+		Data []struct {
+			Model   string `json:"model"`
+			Calls   int64  `json:"calls"`
+			Charged int64  `json:"charged"`
+		} `json:"data"`
+	}
+	h.adminJSON(h.key, "GET", "/api/usage?group_by=model&bucket=day", "", 200, &usage)
+	var calls, charged int64
+	for _, r := range usage.Data {
+		calls += r.Calls
+		charged += r.Charged
+	}
+	// 4 calls (the 402 one included), 3 charged.
+	if calls != 4 || charged != total || total == 0 {
+		t.Fatalf("usage %+v, charged %d", usage.Data, total)
+	}
+	h.hub.Biller().Close(context.Background())
+	var me struct {
+		Balance int64 `json:"balance"`
+	}
+	h.adminJSON(h.key, "GET", "/api/account", "", 200, &me)
+	if me.Balance != 2_500_000-total {
+		t.Fatalf("account balance %d, want %d", me.Balance, 2_500_000-total)
+	}
+	h.verifyLedger()
+}

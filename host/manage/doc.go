@@ -1,6 +1,7 @@
 // Package manage is the hub's administrative operations: providers and
-// their credentials, API keys, accounts, model rates, the audit log and
-// the master key rotation.
+// their credentials, API keys, accounts and their credits (grants,
+// adjustments, the ledger and its verification), model rates, usage
+// statistics and the call log, the audit log and the master key rotation.
 //
 // It exists so that the admin REST API (host/admin) and the command line
 // (cmd/hub) share one implementation: the same validation, the same
@@ -45,6 +46,31 @@
 // "config") can be changed here too, but the next start re-applies
 // hub.toml over them; those made here (managed_by "api") are left alone by
 // the seeding.
+//
+// A billing plugin (config.Config.IsBillingPlugin: "credits", or the
+// [billing] policy's entry) prices calls and serves none: a provider
+// naming one is refused.
+//
+// # Credits
+//
+// Amounts are int64 micro-credits everywhere; views add a decimal copy in
+// credits ("balance" and "balance_credits"), and [ParseAmount] reads
+// decimal credits exactly. A grant goes through Options.Granter when the
+// hub runs with billing on (its billing.Biller, so that its in-memory
+// balances stay exact), else straight to the store, which a running hub
+// notices within a second; an adjustment always goes to the store. Both
+// are audited with ctx's actor ("credits.grant", "credits.adjust"), in
+// the transaction that posts them. An account created here (by
+// CreateAccount, or for a key by CreateKey) gets Options.NewAccountGrant.
+//
+// # Usage and calls
+//
+// [Service.Usage] reads the hourly or daily rollups of the call log,
+// grouped by any of model, provider, account, key and time;
+// [Service.CallsPage] lists calls newest first, paged by a cursor
+// ([CallCursor]); [Service.Call] shows one call with its upstream
+// attempts. Durations are shown both in µs, exact, and in ms. Both export
+// CSV too.
 //
 // After a successful change the Service calls Options.Changed (providers,
 // credentials) or Options.KeysChanged (API keys), so that a running hub

@@ -162,7 +162,7 @@ func (s *Service) checkLimits(spec KeySpec) (*time.Time, error) {
 // (create set) if needed, or the default account when spec names none.
 func (s *Service) account(ctx context.Context, spec KeySpec, create bool) (store.Account, error) {
 	if spec.Account != "" {
-		if err := checkLabel("account", spec.Account, false); err != nil {
+		if err := checkAccountName("account", spec.Account); err != nil {
 			return store.Account{}, err
 		}
 	}
@@ -180,7 +180,7 @@ func (s *Service) account(ctx context.Context, spec KeySpec, create bool) (store
 			return store.Account{}, invalid("account", "account %d is called %q, not %q", a.ID, a.Name, spec.Account)
 		}
 	case create:
-		a, err = s.st.EnsureAccount(ctx, cmp.Or(spec.Account, DefaultAccount))
+		a, err = s.ensureAccount(ctx, cmp.Or(spec.Account, DefaultAccount))
 	default:
 		a, err = s.st.AccountByName(ctx, spec.Account)
 		if errors.Is(err, store.ErrNotFound) {
@@ -190,9 +190,30 @@ func (s *Service) account(ctx context.Context, spec KeySpec, create bool) (store
 	return a, err
 }
 
+// ensureAccount returns the account called name, creating it (with its
+// new account grant) if there is none.
+func (s *Service) ensureAccount(ctx context.Context, name string) (store.Account, error) {
+	for {
+		a, err := s.st.AccountByName(ctx, name)
+		if !errors.Is(err, store.ErrNotFound) {
+			return a, err
+		}
+		a, err = s.st.CreateAccount(ctx, name)
+		if errors.Is(err, store.ErrExists) {
+			continue // another call created it meanwhile: use that one
+		}
+		if err != nil {
+			return store.Account{}, err
+		}
+		return a, s.newAccountGrant(ctx, a)
+	}
+}
+
 // CreateKey creates an API key and returns it with its view. The key
 // itself is returned only here, once: the store keeps its hash. It
-// returns a *ValidationError for bad input.
+// returns a *ValidationError for bad input. An account the spec names
+// that does not exist is created, with its new account grant
+// ([Options].NewAccountGrant).
 func (s *Service) CreateKey(ctx context.Context, spec KeySpec) (key string, v KeyView, err error) {
 	expires, err := s.checkLimits(spec)
 	if err != nil {

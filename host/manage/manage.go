@@ -43,10 +43,30 @@ type Options struct {
 
 	// Now is the clock, for key expiry and status. Nil means time.Now.
 	Now func() time.Time
+
+	// Granter writes credit grants. The running hub passes its
+	// billing.Biller when billing is on, so that its in-memory view of
+	// the balances stays exact. Nil means grants go to the store directly
+	// ([store.Store.Grant]), which a running hub notices within a second.
+	// Either way the grant is audited with ctx's actor.
+	Granter Granter
+
+	// NewAccountGrant is the amount, in micro-credits, granted to every
+	// account created through [Service.CreateAccount] or created for a
+	// key by [Service.CreateKey], with the memo "new account grant".
+	// Zero (or negative) means no grant.
+	NewAccountGrant int64
+}
+
+// A Granter credits an account, auditing the grant with ctx's actor
+// (store.WithActor) as "credits.grant". billing.Biller implements it.
+type Granter interface {
+	Grant(ctx context.Context, accountID, amount int64, memo string, expires time.Time) error
 }
 
 // Service is the set of administrative operations on providers,
-// credentials, API keys, accounts, model rates and the audit log. Every
+// credentials, API keys, accounts and their credits, model rates, usage
+// statistics, the call log and the audit log. Every
 // change is audited by the store when ctx carries a [store.Actor]. It is
 // safe for concurrent use.
 type Service struct {

@@ -144,15 +144,20 @@ func (s *Service) providerView(ctx context.Context, p store.Provider) (ProviderV
 }
 
 // resolvePlugin returns the plugin module that name stands for, and the
-// preset it names, if any. It follows host/config: a plugin entry of the
-// config takes precedence over a preset of the same name, and a preset
-// applies only when its module is a builtin plugin. An entry that is
-// just that builtin module ("openai" = "builtin:openai", which a loaded
-// config holds for every builtin plugin its providers use) does not
-// shadow the preset: it is the module the preset names.
+// preset it names, if any; a billing plugin is refused. It follows
+// host/config: a plugin entry of the config takes precedence over a
+// preset of the same name, and a preset applies only when its module is
+// a builtin plugin. An entry that is just that builtin module ("openai" =
+// "builtin:openai", which a loaded config holds for every builtin plugin
+// its providers use) does not shadow the preset: it is the module the
+// preset names.
 func (s *Service) resolvePlugin(name string) (module string, preset *config.Preset, err error) {
 	if name == "" {
 		return "", nil, invalid("plugin", "must not be empty")
+	}
+	if s.isBillingPlugin(name) {
+		return "", nil, invalid("plugin", "%q is a billing plugin, not a provider plugin: a provider needs a provider plugin (%s), a preset or a plugin entry with a provider module",
+			name, strings.Join(config.BuiltinPlugins, ", "))
 	}
 	var entries map[string]config.PluginEntry
 	if s.cfg != nil {
@@ -171,6 +176,16 @@ func (s *Service) resolvePlugin(name string) (module string, preset *config.Pres
 	slices.Sort(known)
 	return "", nil, invalid("plugin", "unknown plugin %q: want a configured plugin, a builtin plugin or a preset (%s)",
 		name, strings.Join(slices.Compact(known), ", "))
+}
+
+// isBillingPlugin reports whether the plugin called name prices calls
+// rather than serving them ([config.Config.IsBillingPlugin]; without a
+// config, a builtin billing plugin's name).
+func (s *Service) isBillingPlugin(name string) bool {
+	if s.cfg != nil {
+		return s.cfg.IsBillingPlugin(name)
+	}
+	return slices.Contains(config.BuiltinBillingPlugins, name)
 }
 
 // regionRE is what a cloud region looks like (host/config's rule).

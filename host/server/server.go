@@ -35,6 +35,10 @@ type Options struct {
 	// Admin serves every method under /api/admin/ (it authenticates and
 	// authorizes on its own). Nil means no admin API: those paths are 404.
 	Admin http.Handler
+	// User serves every method of UserPaths: the caller's own usage, calls
+	// and account. Nil means none.
+	User      http.Handler
+	UserPaths []string
 }
 
 // Server routes HTTP requests to the surfaces.
@@ -75,6 +79,14 @@ func New(opts Options) *Server {
 		admin := func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) { opts.Admin.ServeHTTP(w, r) }
 		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 			r.Handle(m, "/api/admin/*path", admin)
+		}
+	}
+	if opts.User != nil {
+		user := func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) { opts.User.ServeHTTP(w, r) }
+		for _, path := range opts.UserPaths {
+			for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+				r.Handle(m, path, user)
+			}
 		}
 	}
 	return s
