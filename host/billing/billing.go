@@ -13,8 +13,8 @@
 // The Biller keeps each account's available balance in memory and decides
 // holds there, under a per-account lock: concurrent calls can never spend
 // more than the account has, and the decision costs no database round trip.
-// Every ledger operation is then written by one writer goroutine, batched
-// into one transaction (group commit). Changes made by other processes (a
+// Ledger operations are written by one writer goroutine, batched into one
+// transaction (group commit). Changes made by other processes (a
 // grant from the CLI) are noticed by comparing the database balance with the
 // balance this process expects, while no write of its own is in flight.
 //
@@ -25,11 +25,13 @@
 // before its final bytes are sent: every response a client saw complete is
 // in the ledger, even if the hub is killed a moment later. Holds of calls
 // cut short by a crash are released at the next start (Recover).
-// By default ("batched") holds and settlements are queued and committed in
-// batches within a few milliseconds: much cheaper, and still atomic per
-// batch; a crash loses at most the operations still queued (the calls of
-// the last few milliseconds go unbilled, never double-billed), and balances
-// are never overdrawn because the decision is made in memory first.
+// By default ("batched") a hold lives in memory only, and each call is
+// written once, as one charge, queued and committed in batches within a few
+// milliseconds: much cheaper, still atomic per batch, and balances are
+// never overdrawn because the decision is made in memory first. A crash
+// loses at most the charges still queued (the calls of the last few
+// milliseconds go unbilled, never double-billed); the ledger stays
+// consistent.
 package billing
 
 import (
@@ -379,13 +381,20 @@ func (b *Biller) Begin(ctx context.Context, c *proxy.Call, targets []proxy.Targe
 			return nil, nil, errInsufficient(hold, have)
 		}
 		a.avail -= hold
+		if !b.opts.Strict {
+			// Batched: the hold lives in memory only (a crash forgets it
+			// with the call); the call is written once, as a charge.
+			a.mu.Unlock()
+			return ch, allowed, nil
+		}
 		a.inflight++
 		a.mu.Unlock()
 		err := b.enqueue(ctx, &op{acct: a, persist: -hold,
-			ledger: []store.LedgerOp{{Kind: store.LedgerHold, AccountID: a.id, Amount: hold, RequestID: c.RequestID, Memo: c.Model}}}, b.opts.Strict)
+			ledger: []store.LedgerOp{{Kind: store.LedgerHold, AccountID: a.id, Amount: hold, RequestID: c.RequestID, Memo: c.Model}}}, true)
 		if err != nil {
 			return nil, nil, &apierr.Error{Status: 503, Type: apierr.TypeUnavailable, Message: "The hub could not record the credit hold; try again.", Retryable: true, Cause: err}
 		}
+		ch.written = true
 	}
 	return ch, allowed, nil
 }
@@ -418,6 +427,9 @@ type charge struct {
 	hold  int64
 	at    time.Time
 	rates map[string]abi.Rate
+	// written says the hold is in the ledger (strict durability); else
+	// it is in memory only and the call is written as one charge.
+	written bool
 }
 
 // Settle implements proxy.Charge.
@@ -445,17 +457,10 @@ func (ch *charge) Settle(ctx context.Context, t proxy.Target, u abi.Usage, estim
 	capture := min(amount, ch.hold)
 	release := ch.hold - capture
 	extra := amount - capture
-	var ledger []store.LedgerOp
 	detail := lineItems(so.Items)
-	if capture > 0 {
-		ledger = append(ledger, store.LedgerOp{Kind: store.LedgerCapture, AccountID: a.id, Amount: capture, RequestID: ch.c.RequestID, Memo: t.Provider.Name + "/" + t.Model, Detail: detail})
-	}
-	if release > 0 {
-		ledger = append(ledger, store.LedgerOp{Kind: store.LedgerRelease, AccountID: a.id, Amount: release, RequestID: ch.c.RequestID})
-	}
+	memo := t.Provider.Name + "/" + t.Model
 	a.mu.Lock()
 	a.avail += release
-	persist := release
 	if extra > 0 {
 		// The call used more than its worst case was quoted for (a model
 		// that ignored max_tokens): charge the excess from what is left,
@@ -465,15 +470,30 @@ func (ch *charge) Settle(ctx context.Context, t proxy.Target, u abi.Usage, estim
 			b.opts.Logger.Warn("call cost more than the account had left; the shortfall is not charged", "request_id", ch.c.RequestID,
 				"account", a.id, "shortfall", extra-take)
 		}
-		if take > 0 {
-			a.avail -= take
-			persist -= take
+		a.avail -= take
+		extra = take
+		amount = capture + take
+	}
+	var ledger []store.LedgerOp
+	var persist int64
+	if ch.written {
+		if capture > 0 {
+			ledger = append(ledger, store.LedgerOp{Kind: store.LedgerCapture, AccountID: a.id, Amount: capture, RequestID: ch.c.RequestID, Memo: memo, Detail: detail})
+		}
+		if release > 0 {
+			ledger = append(ledger, store.LedgerOp{Kind: store.LedgerRelease, AccountID: a.id, Amount: release, RequestID: ch.c.RequestID})
+		}
+		persist = release
+		if extra > 0 {
 			// Its own request id: a request has one capture, and this
 			// charge comes on top of it.
-			ledger = append(ledger, store.LedgerOp{Kind: store.LedgerCharge, AccountID: a.id, Amount: take, RequestID: ch.c.RequestID + "#over",
+			ledger = append(ledger, store.LedgerOp{Kind: store.LedgerCharge, AccountID: a.id, Amount: extra, RequestID: ch.c.RequestID + "#over",
 				Memo: "usage over the quoted worst case"})
+			persist -= extra
 		}
-		amount = capture + take
+	} else if amount > 0 {
+		ledger = append(ledger, store.LedgerOp{Kind: store.LedgerCharge, AccountID: a.id, Amount: amount, RequestID: ch.c.RequestID, Memo: memo, Detail: detail})
+		persist = -amount
 	}
 	// The day's total counts each call's value before discounts (ABI.md
 	// §9), so a free allowance runs out.
@@ -506,6 +526,10 @@ func (ch *charge) Release(ctx context.Context) {
 	a := ch.a
 	a.mu.Lock()
 	a.avail += ch.hold
+	if !ch.written {
+		a.mu.Unlock()
+		return
+	}
 	a.inflight++
 	a.mu.Unlock()
 	ch.b.enqueue(ctx, &op{acct: a, persist: ch.hold,
