@@ -4,5 +4,10 @@
 // API into the canonical request, and hands it to the proxy engine with a
 // Sink that renders canonical output in the surface's own wire format.
 //
-// The OpenAI surface serves POST /v1/chat/completions and GET /v1/models.
+// The OpenAI surface serves POST /v1/chat/completions, /v1/embeddings,
+// /v1/images/generations and GET /v1/models. The Anthropic surface serves
+// POST /v1/messages and /v1/messages/count_tokens, converting with
+// host/surface/anthropic, so any provider can serve an Anthropic client.
+// The admin API (/api/admin/) and the user API (/api/usage, /api/calls,
+// /api/account) are mounted from host/admin.
 package server

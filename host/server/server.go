@@ -73,6 +73,8 @@ func New(opts Options) *Server {
 	r.POST("/v1/embeddings", s.embeddings)
 	r.POST("/v1/images/generations", s.imageGenerations)
 	r.GET("/v1/models", s.listModels)
+	r.POST("/v1/messages", s.anthropicMessages)
+	r.POST("/v1/messages/count_tokens", s.anthropicCountTokens)
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 	if opts.Admin != nil {
