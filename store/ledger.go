@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"zombiezen.com/go/sqlite"
@@ -20,8 +22,8 @@ import (
 // an operation that would take an account's balance below zero.
 var ErrInsufficientCredits = errors.New("insufficient credits")
 
-// Ledger operation kinds: the Kind of a [LedgerOp]. All but LedgerCharge
-// are also the kinds of the transactions stored.
+// Ledger operation kinds: the Kind of a [LedgerOp], and of the ledger
+// transactions stored.
 const (
 	// LedgerGrant credits a user account: user +X, system:grants −X.
 	LedgerGrant = "grant"
@@ -37,19 +39,18 @@ const (
 	// never exceed its hold, and a settled request's add up to it.
 	LedgerRelease = "release"
 	// LedgerRefund gives back X of what a request was charged:
-	// system:revenue −X, user +X, at most the request's capture. One per
-	// request.
+	// system:revenue −X, user +X, at most the request's capture or
+	// charge. One per request.
 	LedgerRefund = "refund"
 	// LedgerAdjustment corrects a user's balance by X of either sign:
 	// user +X, system:adjustments −X.
 	LedgerAdjustment = "adjustment"
-	// LedgerCharge is an operation, not a stored kind: a charge without a
-	// prior hold (the non-strict billing path), applied as a hold of X and
-	// its capture of X together, or not at all. It needs the balance a
-	// hold would, and after it the request is settled: it has a hold and a
-	// capture and nothing left to release. Applying it again is a
-	// duplicate; applying it to a request that already has a hold is an
-	// error (capture that hold instead).
+	// LedgerCharge charges X without a prior hold (the non-strict billing
+	// path, or usage beyond a hold): user −X, system:revenue +X, one
+	// transaction. It needs the balance a hold would. A request is either
+	// held or charged, never both: a charge for a request that has a hold
+	// is an error (capture the hold instead), and so are a hold, capture or
+	// release for a charged request. One per request.
 	LedgerCharge = "charge"
 )
 
@@ -123,8 +124,7 @@ type LedgerResult struct {
 	// an amount beyond what the hold or capture leaves. Nothing was
 	// written for it.
 	Err error
-	// TxnID is the transaction written, or the one found for a duplicate;
-	// for a charge, its capture.
+	// TxnID is the transaction written, or the one found for a duplicate.
 	TxnID string
 	// Balance is the user account's balance after the operation (or now,
 	// for a duplicate or a failure), when the account is known.
@@ -133,14 +133,21 @@ type LedgerResult struct {
 
 // ApplyLedger applies ops in one immediate transaction (group commit: the
 // hub's ledger writer batches the operations of many requests) and reports
-// each one's outcome, in order. Each operation is applied in its own
-// savepoint: one that fails (see [LedgerResult].Err) writes nothing and
-// does not affect the others. The error is for the batch as a whole (the
-// database failed, ctx ended); then nothing was written.
+// each one's outcome, in order. An operation that fails (see
+// [LedgerResult].Err) writes nothing and does not affect the others. The
+// error is for the batch as a whole (the database failed, ctx ended); then
+// nothing was written.
 //
 // Every transaction is two entries summing to zero and updates the
 // balance and ledger_seq of both accounts, in the same database
 // transaction. Later operations in ops see the effects of earlier ones.
+//
+// Each operation is checked in full, against the balances and the
+// request's transactions as the batch has left them, before it writes
+// anything but its two entries. Accounts and requests are read once per
+// batch, and the balances and holds the batch changed are written once,
+// at its end.
+//
 // ApplyLedger is not audited; see [Store.Grant] and [Store.Adjust].
 func (s *Store) ApplyLedger(ctx context.Context, ops []LedgerOp) ([]LedgerResult, error) {
 	if len(ops) == 0 {
@@ -163,7 +170,7 @@ func (s *Store) ApplyLedger(ctx context.Context, ops []LedgerOp) ([]LedgerResult
 			}
 			results[i] = res
 		}
-		return nil
+		return l.flush()
 	})
 	if err != nil {
 		return nil, fmt.Errorf("apply ledger: %w", err)
@@ -212,6 +219,9 @@ func (s *Store) adminLedger(ctx context.Context, action string, op LedgerOp) (Le
 				res.Err = oe.err
 				return oe.err
 			}
+			return err
+		}
+		if err := l.flush(); err != nil {
 			return err
 		}
 		detail := map[string]any{
@@ -274,7 +284,7 @@ func (s *Store) writeDurable(ctx context.Context, f func(conn *sqlite.Conn) erro
 }
 
 // An opError is an operation's own failure, as opposed to the database's:
-// it rolls back the operation's savepoint and is reported in its
+// the operation writes nothing, and the error is reported in its
 // LedgerResult.
 type opError struct{ err error }
 
@@ -285,43 +295,198 @@ func opErrorf(format string, args ...any) error {
 	return &opError{fmt.Errorf(format, args...)}
 }
 
-// ledgerTx applies operations inside a write transaction.
+// ledgerSQL holds the text of the ledger's statements (queries/ledger_*.sql),
+// read once. [sqlitex.ExecuteFS] reads its file again at every call, with
+// a 32 KiB copy buffer each time, which cost more than running the
+// statement on the request path; [ledgerStmt] finds the prepared statement
+// in the connection's cache by the same text, without reading the file.
+var ledgerSQL = mustReadQueries(queries, "ledger_*.sql")
+
+func mustReadQueries(fsys fs.FS, pattern string) map[string]string {
+	names, err := fs.Glob(fsys, pattern)
+	if err != nil {
+		panic(err)
+	}
+	out := make(map[string]string, len(names))
+	for _, name := range names {
+		b, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			panic(err)
+		}
+		out[name] = strings.TrimSpace(string(b))
+	}
+	return out
+}
+
+// ledgerStmt returns conn's prepared statement for the query file name
+// (one of queries/ledger_*.sql), cached by the connection, reset and with
+// its parameters cleared.
+func ledgerStmt(conn *sqlite.Conn, name string) (*sqlite.Stmt, error) {
+	query, ok := ledgerSQL[name]
+	if !ok {
+		return nil, fmt.Errorf("query %s: %w", name, ErrNotFound)
+	}
+	stmt, err := conn.Prepare(query)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return stmt, nil
+}
+
+// runStmt steps stmt to its end, calling row (if not nil) for each result
+// row, and resets it.
+func runStmt(stmt *sqlite.Stmt, row func(*sqlite.Stmt) error) (err error) {
+	defer func() {
+		if rerr := stmt.Reset(); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
+	for {
+		hasRow, err := stmt.Step()
+		if err != nil || !hasRow {
+			return err
+		}
+		if row != nil {
+			if err := row(stmt); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// Indexes of the kinds of ledger transactions, for [ledgerRequest].
+const (
+	kindGrant = iota
+	kindHold
+	kindCapture
+	kindRelease
+	kindRefund
+	kindAdjustment
+	kindCharge
+	numKinds
+)
+
+// kindIndex returns the index of a transaction kind, or -1.
+func kindIndex(kind string) int {
+	switch kind {
+	case LedgerGrant:
+		return kindGrant
+	case LedgerHold:
+		return kindHold
+	case LedgerCapture:
+		return kindCapture
+	case LedgerRelease:
+		return kindRelease
+	case LedgerRefund:
+		return kindRefund
+	case LedgerAdjustment:
+		return kindAdjustment
+	case LedgerCharge:
+		return kindCharge
+	}
+	return -1
+}
+
+// ledgerTx applies the operations of a batch inside one write transaction.
+//
+// It reads each account, and each request's transactions, once per batch
+// and keeps them in Go while it applies the batch: every check (balance,
+// bounds of a hold, idempotency) is made in Go, before the operation
+// writes anything, and an operation's only writes are its two entries
+// ([ledgerTx.insertLegs]), so a failing operation needs no savepoint. The
+// accounts' balances and ledger_seq, and the rows of ledger_holds, are
+// written once per batch by [ledgerTx.flush]; nothing reads them in
+// between, since the batch holds the write lock.
 type ledgerTx struct {
 	conn *sqlite.Conn
-	at   int64            // the entries' time, Unix ms
-	sys  map[string]int64 // system account IDs by name
+	at   int64 // the entries' time, Unix ms
+
+	// The system accounts' IDs.
+	sysGrants, sysHolds, sysRevenue, sysAdjustments int64
+
+	accounts map[int64]*ledgerAccount
+	requests map[string]*ledgerRequest
+	// posted are the accounts with postings not written yet, and changed
+	// the requests whose hold changed, in the order first touched.
+	posted  []*ledgerAccount
+	changed []*ledgerRequest
+}
+
+// ledgerAccount is an account as the ledger sees it.
+type ledgerAccount struct {
+	id      int64
+	system  bool
+	balance int64 // the balance, this batch's postings included
+
+	// What this batch posted that is not written yet: the sum and the
+	// number of the entries.
+	delta, entries int64
+}
+
+// ledgerRef is what the ledger keeps of a request's transaction.
+type ledgerRef struct {
+	id     string // the txn ID; empty: no such transaction
+	user   int64  // the user account concerned
+	amount int64  // its amount: the positive leg's, an adjustment's user leg's
+}
+
+// ledgerRequest is a request's transactions, at most one of each kind,
+// and from them the state of its hold.
+type ledgerRequest struct {
+	id   string
+	txns [numKinds]ledgerRef
+	// heldBefore is set when the request's hold was written before the
+	// batch (so ledger_holds may have its row).
+	heldBefore bool
+	changed    bool // the hold changed in this batch: in ledgerTx.changed
+}
+
+func (r *ledgerRequest) has(kind int) bool { return r.txns[kind].id != "" }
+
+// left is what the request's hold has not captured nor released.
+func (r *ledgerRequest) left() int64 {
+	return r.txns[kindHold].amount - r.txns[kindCapture].amount - r.txns[kindRelease].amount
 }
 
 func newLedgerTx(conn *sqlite.Conn) (*ledgerTx, error) {
-	l := &ledgerTx{conn: conn, at: now().UnixMilli(), sys: make(map[string]int64, 4)}
-	err := sqlitex.ExecuteFS(conn, queries, "ledger_system_accounts.sql", &sqlitex.ExecOptions{
-		ResultFunc: func(stmt *sqlite.Stmt) error {
-			l.sys[stmt.GetText("name")] = stmt.GetInt64("id")
+	l := &ledgerTx{
+		conn:     conn,
+		at:       now().UnixMilli(),
+		accounts: make(map[int64]*ledgerAccount, 8),
+		requests: make(map[string]*ledgerRequest),
+	}
+	stmt, err := ledgerStmt(conn, "ledger_system_accounts.sql")
+	if err != nil {
+		return nil, err
+	}
+	err = runStmt(stmt, func(stmt *sqlite.Stmt) error {
+		a := &ledgerAccount{id: stmt.GetInt64("id"), system: true, balance: stmt.GetInt64("balance")}
+		switch stmt.GetText("name") {
+		case SystemGrants:
+			l.sysGrants = a.id
+		case SystemHolds:
+			l.sysHolds = a.id
+		case SystemRevenue:
+			l.sysRevenue = a.id
+		case SystemAdjustments:
+			l.sysAdjustments = a.id
+		default:
 			return nil
-		},
+		}
+		l.accounts[a.id] = a
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range []string{SystemGrants, SystemHolds, SystemRevenue, SystemAdjustments} {
-		if l.sys[name] == 0 {
+	for name, id := range map[string]int64{
+		SystemGrants: l.sysGrants, SystemHolds: l.sysHolds, SystemRevenue: l.sysRevenue, SystemAdjustments: l.sysAdjustments,
+	} {
+		if id == 0 {
 			return nil, fmt.Errorf("system account %q missing", name)
 		}
 	}
 	return l, nil
-}
-
-// apply applies op in a savepoint. An *opError rolls the savepoint back
-// and describes op's failure; another error is the database's.
-func (l *ledgerTx) apply(op LedgerOp) (res LedgerResult, err error) {
-	defer sqlitex.Save(l.conn)(&err)
-	res, err = l.applyOp(op)
-	if err != nil && isRowError(err) {
-		// The schema refused the operation (an overflowing balance, say):
-		// the operation's fault, not the batch's.
-		err = &opError{fmt.Errorf("%s rejected by the database: %w", op.Kind, err)}
-	}
-	return res, err
 }
 
 // validateOp checks op on its own and returns its detail, compacted.
@@ -364,28 +529,28 @@ func validateOp(op LedgerOp) (detail string, err error) {
 	return detail, nil
 }
 
-func (l *ledgerTx) applyOp(op LedgerOp) (LedgerResult, error) {
+// apply applies op. An *opError describes op's failure (and op wrote
+// nothing); another error is the database's, and fails the batch.
+func (l *ledgerTx) apply(op LedgerOp) (LedgerResult, error) {
 	detail, err := validateOp(op)
 	if err != nil {
 		return LedgerResult{}, &opError{err}
 	}
+	kind := kindIndex(op.Kind)
 	// Idempotency: the transaction this operation would write may exist.
-	dupKind := op.Kind
-	if op.Kind == LedgerCharge {
-		dupKind = LedgerCapture
-	}
+	req := &ledgerRequest{} // none: no transactions
 	if op.RequestID != "" {
-		legs, err := l.txnByRequest(op.RequestID, dupKind)
-		if err != nil {
+		if req, err = l.request(op.RequestID); err != nil {
 			return LedgerResult{}, err
 		}
-		if len(legs) > 0 {
-			return l.duplicate(op, legs)
+		if ref := req.txns[kind]; ref.id != "" {
+			return l.duplicate(op, ref)
 		}
 	}
 
 	t := txn{
 		kind:      op.Kind,
+		amount:    op.Amount,
 		requestID: op.RequestID,
 		memo:      op.Memo,
 		detail:    detail,
@@ -401,24 +566,25 @@ func (l *ledgerTx) applyOp(op LedgerOp) (LedgerResult, error) {
 			return LedgerResult{Balance: acct.balance}, opErrorf("adjustment of %d on account %d with balance %d: %w",
 				op.Amount, acct.id, acct.balance, ErrInsufficientCredits)
 		}
-		counter := l.sys[SystemGrants]
+		counter := l.sysGrants
 		if op.Kind == LedgerAdjustment {
-			counter = l.sys[SystemAdjustments]
+			counter = l.sysAdjustments
 		}
 		t.user = acct.id
 		t.legs = [2]leg{{acct.id, op.Amount}, {counter, -op.Amount}}
-		return l.post(t)
 
 	case LedgerHold, LedgerCharge:
+		counter := l.sysHolds
+		if op.Kind == LedgerHold && req.has(kindCharge) {
+			return LedgerResult{}, opErrorf("hold for request %q: the request was charged without a hold: %w",
+				op.RequestID, ErrExists)
+		}
 		if op.Kind == LedgerCharge {
-			legs, err := l.txnByRequest(op.RequestID, LedgerHold)
-			if err != nil {
-				return LedgerResult{}, err
-			}
-			if len(legs) > 0 {
-				return LedgerResult{}, opErrorf("charge for request %q: the request has a hold: %w",
+			if req.has(kindHold) {
+				return LedgerResult{}, opErrorf("charge for request %q: the request has a hold (capture it instead): %w",
 					op.RequestID, ErrExists)
 			}
+			counter = l.sysRevenue
 		}
 		acct, err := l.userAccount(op.AccountID)
 		if err != nil {
@@ -428,252 +594,328 @@ func (l *ledgerTx) applyOp(op LedgerOp) (LedgerResult, error) {
 			return LedgerResult{Balance: acct.balance}, opErrorf("%s of %d for request %q on account %d with balance %d: %w",
 				op.Kind, op.Amount, op.RequestID, acct.id, acct.balance, ErrInsufficientCredits)
 		}
-		t.kind, t.user = LedgerHold, acct.id
-		t.legs = [2]leg{{acct.id, -op.Amount}, {l.sys[SystemHolds], op.Amount}}
-		if op.Kind == LedgerHold {
-			err := sqlitex.ExecuteFS(l.conn, queries, "ledger_hold_insert.sql", &sqlitex.ExecOptions{
-				Named: map[string]any{":request_id": op.RequestID, ":account_id": acct.id, ":held": op.Amount, ":at": l.at},
-			})
-			if err != nil {
-				return LedgerResult{}, err
-			}
-			return l.post(t)
-		}
-		// A charge: the hold, and its capture at once. The hold's memo and
-		// detail go with the capture only.
-		t.memo, t.detail = "", "{}"
-		if _, err := l.post(t); err != nil {
-			return LedgerResult{}, err
-		}
-		c := txn{
-			kind: LedgerCapture, requestID: op.RequestID, user: acct.id, memo: op.Memo, detail: detail,
-			legs: [2]leg{{l.sys[SystemHolds], -op.Amount}, {l.sys[SystemRevenue], op.Amount}},
-		}
-		return l.post(c)
+		t.user = acct.id
+		t.legs = [2]leg{{acct.id, -op.Amount}, {counter, op.Amount}}
 
 	case LedgerCapture, LedgerRelease:
-		h, found, err := l.hold(op.RequestID)
-		if err != nil {
-			return LedgerResult{}, err
-		}
-		if !found {
-			legs, err := l.txnByRequest(op.RequestID, LedgerHold)
-			if err != nil {
-				return LedgerResult{}, err
-			}
-			if len(legs) > 0 {
-				return LedgerResult{}, opErrorf("%s of %d for request %q: the hold is already settled", op.Kind, op.Amount, op.RequestID)
-			}
+		hold := req.txns[kindHold]
+		switch {
+		case hold.id == "" && req.has(kindCharge):
+			return LedgerResult{}, opErrorf("%s of %d for request %q: no hold, the request was charged: %w",
+				op.Kind, op.Amount, op.RequestID, ErrNotFound)
+		case hold.id == "":
 			return LedgerResult{}, opErrorf("%s of %d for request %q: no hold: %w", op.Kind, op.Amount, op.RequestID, ErrNotFound)
-		}
-		if op.AccountID != 0 && op.AccountID != h.accountID {
+		case req.left() == 0:
+			return LedgerResult{}, opErrorf("%s of %d for request %q: the hold is already settled", op.Kind, op.Amount, op.RequestID)
+		case op.AccountID != 0 && op.AccountID != hold.user:
 			return LedgerResult{}, opErrorf("%s for request %q: the hold is on account %d, not %d",
-				op.Kind, op.RequestID, h.accountID, op.AccountID)
-		}
-		if left := h.held - h.captured - h.released; op.Amount > left {
+				op.Kind, op.RequestID, hold.user, op.AccountID)
+		case op.Amount > req.left():
 			return LedgerResult{}, opErrorf("%s of %d for request %q: exceeds the %d left of its hold of %d",
-				op.Kind, op.Amount, op.RequestID, left, h.held)
+				op.Kind, op.Amount, op.RequestID, req.left(), hold.amount)
 		}
-		captured, released := int64(0), int64(0)
-		t.user = h.accountID
+		t.user = hold.user
 		if op.Kind == LedgerCapture {
-			captured = op.Amount
-			t.legs = [2]leg{{l.sys[SystemHolds], -op.Amount}, {l.sys[SystemRevenue], op.Amount}}
+			t.legs = [2]leg{{l.sysHolds, -op.Amount}, {l.sysRevenue, op.Amount}}
 		} else {
-			released = op.Amount
-			t.legs = [2]leg{{l.sys[SystemHolds], -op.Amount}, {h.accountID, op.Amount}}
+			t.legs = [2]leg{{l.sysHolds, -op.Amount}, {hold.user, op.Amount}}
 		}
-		query, args := "ledger_hold_settle.sql", map[string]any{
-			":request_id": op.RequestID, ":captured": captured, ":released": released,
-		}
-		if h.captured+h.released+op.Amount == h.held {
-			query, args = "ledger_hold_delete.sql", map[string]any{":request_id": op.RequestID}
-		}
-		if err := sqlitex.ExecuteFS(l.conn, queries, query, &sqlitex.ExecOptions{Named: args}); err != nil {
-			return LedgerResult{}, err
-		}
-		return l.post(t)
 
 	case LedgerRefund:
-		legs, err := l.txnByRequest(op.RequestID, LedgerCapture)
-		if err != nil {
-			return LedgerResult{}, err
+		charged, what := req.txns[kindCapture], LedgerCapture
+		if charged.id == "" {
+			charged, what = req.txns[kindCharge], LedgerCharge
 		}
-		if len(legs) == 0 {
-			return LedgerResult{}, opErrorf("refund of %d for request %q: nothing captured: %w", op.Amount, op.RequestID, ErrNotFound)
+		switch {
+		case charged.id == "":
+			return LedgerResult{}, opErrorf("refund of %d for request %q: nothing captured or charged: %w",
+				op.Amount, op.RequestID, ErrNotFound)
+		case op.AccountID != 0 && op.AccountID != charged.user:
+			return LedgerResult{}, opErrorf("refund for request %q: the %s is on account %d, not %d",
+				op.RequestID, what, charged.user, op.AccountID)
+		case op.Amount > charged.amount:
+			return LedgerResult{}, opErrorf("refund of %d for request %q: exceeds its %s of %d",
+				op.Amount, op.RequestID, what, charged.amount)
 		}
-		user, captured := legs[0].UserAccountID, positiveLeg(legs)
-		if op.AccountID != 0 && op.AccountID != user {
-			return LedgerResult{}, opErrorf("refund for request %q: the capture is on account %d, not %d",
-				op.RequestID, user, op.AccountID)
-		}
-		if op.Amount > captured {
-			return LedgerResult{}, opErrorf("refund of %d for request %q: exceeds its capture of %d", op.Amount, op.RequestID, captured)
-		}
-		t.user = user
-		t.legs = [2]leg{{l.sys[SystemRevenue], -op.Amount}, {user, op.Amount}}
-		return l.post(t)
+		t.user = charged.user
+		t.legs = [2]leg{{l.sysRevenue, -op.Amount}, {charged.user, op.Amount}}
+
+	default:
+		panic("unreachable: validateOp accepted kind " + op.Kind)
 	}
-	panic("unreachable: validateOp accepted kind " + op.Kind)
+	return l.post(t, req)
 }
 
-// duplicate reports op as already applied: legs are the transaction the
-// request already has.
-func (l *ledgerTx) duplicate(op LedgerOp, legs []LedgerEntry) (LedgerResult, error) {
-	res := LedgerResult{Duplicate: true, TxnID: legs[0].TxnID}
-	user := legs[0].UserAccountID
-	if acct, err := l.account(user); err != nil {
+// duplicate reports op as already applied: ref is the transaction of
+// op's kind that the request already has.
+func (l *ledgerTx) duplicate(op LedgerOp, ref ledgerRef) (LedgerResult, error) {
+	acct, err := l.account(ref.user)
+	if err != nil {
 		return LedgerResult{}, err
-	} else {
-		res.Balance = acct.balance
 	}
-	amount := positiveLeg(legs)
-	if op.Kind == LedgerAdjustment {
-		for _, e := range legs {
-			if e.AccountID == user {
-				amount = e.Amount
-			}
-		}
-	}
-	if (op.AccountID != 0 && op.AccountID != user) || op.Amount != amount {
+	res := LedgerResult{Duplicate: true, TxnID: ref.id, Balance: acct.balance}
+	if (op.AccountID != 0 && op.AccountID != ref.user) || op.Amount != ref.amount {
 		res.Err = fmt.Errorf("%s of %d on account %d for request %q: the request already has a %s of %d on account %d: %w",
-			op.Kind, op.Amount, op.AccountID, op.RequestID, legs[0].Kind, amount, user, ErrExists)
+			op.Kind, op.Amount, op.AccountID, op.RequestID, op.Kind, ref.amount, ref.user, ErrExists)
 	}
 	return res, nil
 }
 
-// positiveLeg returns the amount of a transaction: its positive leg's.
-func positiveLeg(legs []LedgerEntry) int64 {
-	for _, e := range legs {
-		if e.Amount > 0 {
-			return e.Amount
-		}
-	}
-	return 0
-}
-
 // A txn is a ledger transaction to post.
 type txn struct {
-	kind, requestID string
-	user            int64 // the user account concerned
-	legs            [2]leg
-	memo, detail    string
-	expiresAt       time.Time
+	kind      string
+	amount    int64 // the operation's amount
+	requestID string
+	user      int64 // the user account concerned
+	legs      [2]leg
+	memo      string
+	detail    string
+	expiresAt time.Time
 }
 
 type leg struct {
 	account, amount int64
 }
 
-// post writes t's entries and moves both accounts' balances, and returns
-// the result with the user account's balance after it.
-func (l *ledgerTx) post(t txn) (LedgerResult, error) {
+// post writes t's entries, moves both accounts' balances (in Go, written
+// by flush), records t in req, and returns the result with the user
+// account's balance after it. req is the request's state (empty for a
+// transaction without a request ID).
+func (l *ledgerTx) post(t txn, req *ledgerRequest) (LedgerResult, error) {
+	var accts [2]*ledgerAccount
+	for i, lg := range t.legs {
+		a, err := l.account(lg.account)
+		if err != nil {
+			return LedgerResult{}, err
+		}
+		if b := a.balance + lg.amount; (lg.amount > 0) != (b > a.balance) {
+			return LedgerResult{}, opErrorf("%s of %d: the balance of account %d would overflow", t.kind, t.amount, a.id)
+		}
+		accts[i] = a
+	}
+	user, err := l.account(t.user)
+	if err != nil {
+		return LedgerResult{}, err
+	}
+
 	id := "txn-" + rand.Text()
 	if t.requestID != "" {
 		id = t.requestID + ":" + t.kind
 	}
-	res := LedgerResult{Applied: true, TxnID: id}
-	userPosted := false
-	for _, lg := range t.legs {
-		err := sqlitex.ExecuteFS(l.conn, queries, "ledger_entry_insert.sql", &sqlitex.ExecOptions{
-			Named: map[string]any{
-				":at":              l.at,
-				":txn_id":          id,
-				":request_id":      t.requestID,
-				":account_id":      lg.account,
-				":user_account_id": t.user,
-				":kind":            t.kind,
-				":amount":          lg.amount,
-				":memo":            t.memo,
-				":detail":          t.detail,
-				":expires_at":      millis(t.expiresAt),
-			},
-		})
-		if err != nil {
-			return LedgerResult{}, err
+	if err := l.insertLegs(id, t); err != nil {
+		return LedgerResult{}, err
+	}
+
+	for i, a := range accts {
+		if a.entries == 0 {
+			l.posted = append(l.posted, a)
 		}
-		var balance int64
-		err = sqlitex.ExecuteFS(l.conn, queries, "ledger_post.sql", &sqlitex.ExecOptions{
-			Named: map[string]any{":id": lg.account, ":amount": lg.amount},
-			ResultFunc: func(stmt *sqlite.Stmt) error {
-				balance = stmt.ColumnInt64(0)
-				return nil
-			},
-		})
-		if err != nil {
-			return LedgerResult{}, err
-		}
-		if lg.account == t.user {
-			res.Balance, userPosted = balance, true
+		a.balance += t.legs[i].amount
+		a.delta += t.legs[i].amount
+		a.entries++
+	}
+	if t.requestID != "" {
+		kind := kindIndex(t.kind)
+		req.txns[kind] = ledgerRef{id: id, user: t.user, amount: t.amount}
+		if (kind == kindHold || kind == kindCapture || kind == kindRelease) && !req.changed {
+			req.changed = true
+			l.changed = append(l.changed, req)
 		}
 	}
-	if !userPosted {
-		acct, err := l.account(t.user)
-		if err != nil {
-			return LedgerResult{}, err
-		}
-		res.Balance = acct.balance
-	}
-	return res, nil
+	return LedgerResult{Applied: true, TxnID: id, Balance: user.balance}, nil
 }
 
-// ledgerAccount is an account as the ledger sees it.
-type ledgerAccount struct {
-	id      int64
-	system  bool
-	balance int64
-}
-
-func (l *ledgerTx) account(id int64) (ledgerAccount, error) {
-	var a ledgerAccount
-	found := false
-	err := sqlitex.ExecuteFS(l.conn, queries, "ledger_account.sql", &sqlitex.ExecOptions{
-		Named: map[string]any{":id": id},
-		ResultFunc: func(stmt *sqlite.Stmt) error {
-			a = ledgerAccount{
-				id:      stmt.GetInt64("id"),
-				system:  stmt.GetText("kind") == "system",
-				balance: stmt.GetInt64("balance"),
-			}
-			found = true
-			return nil
-		},
-	})
+// insertLegs writes the entries of t, with the ID id: both or, failing,
+// neither. A refusal by the schema is an *opError.
+func (l *ledgerTx) insertLegs(id string, t txn) error {
+	stmt, err := ledgerStmt(l.conn, "ledger_entry_insert.sql")
 	if err != nil {
-		return ledgerAccount{}, err
+		return err
+	}
+	for i, lg := range t.legs {
+		stmt.SetInt64(":at", l.at)
+		stmt.SetText(":txn_id", id)
+		stmt.SetText(":request_id", t.requestID)
+		stmt.SetInt64(":account_id", lg.account)
+		stmt.SetInt64(":user_account_id", t.user)
+		stmt.SetText(":kind", t.kind)
+		stmt.SetInt64(":amount", lg.amount)
+		stmt.SetText(":memo", t.memo)
+		stmt.SetText(":detail", t.detail)
+		if t.expiresAt.IsZero() {
+			stmt.SetNull(":expires_at")
+		} else {
+			stmt.SetInt64(":expires_at", t.expiresAt.UnixMilli())
+		}
+		err := runStmt(stmt, nil)
+		if err == nil {
+			continue
+		}
+		if !isRowError(err) {
+			return err // the batch fails, and rolls back
+		}
+		if i == 1 {
+			// The first leg is written: take it back. (The legs differ
+			// only by account and amount, both checked already, so this
+			// does not happen short of a corrupt database.)
+			del, derr := ledgerStmt(l.conn, "ledger_entry_delete.sql")
+			if derr != nil {
+				return derr
+			}
+			del.SetInt64(":id", l.conn.LastInsertRowID())
+			if derr := runStmt(del, nil); derr != nil {
+				return derr
+			}
+		}
+		// The schema refused the transaction: the operation's fault, not
+		// the batch's.
+		return &opError{fmt.Errorf("%s rejected by the database: %w", t.kind, err)}
+	}
+	return nil
+}
+
+// flush writes what the batch changed: the balance and ledger_seq of every
+// account posted to, and the rows of ledger_holds of the requests whose
+// hold was made or settled.
+func (l *ledgerTx) flush() error {
+	if len(l.posted) > 0 {
+		stmt, err := ledgerStmt(l.conn, "ledger_account_post.sql")
+		if err != nil {
+			return err
+		}
+		for _, a := range l.posted {
+			stmt.SetInt64(":id", a.id)
+			stmt.SetInt64(":amount", a.delta)
+			stmt.SetInt64(":entries", a.entries)
+			if err := runStmt(stmt, nil); err != nil {
+				return fmt.Errorf("post to account %d: %w", a.id, err)
+			}
+			if l.conn.Changes() != 1 {
+				return fmt.Errorf("post to account %d: %w", a.id, ErrNotFound)
+			}
+			a.delta, a.entries = 0, 0
+		}
+		l.posted = l.posted[:0]
+	}
+	for _, r := range l.changed {
+		var stmt *sqlite.Stmt
+		var err error
+		switch hold := r.txns[kindHold]; {
+		case r.left() > 0:
+			if stmt, err = ledgerStmt(l.conn, "ledger_hold_put.sql"); err != nil {
+				return err
+			}
+			stmt.SetInt64(":account_id", hold.user)
+			stmt.SetInt64(":held", hold.amount)
+			stmt.SetInt64(":captured", r.txns[kindCapture].amount)
+			stmt.SetInt64(":released", r.txns[kindRelease].amount)
+			stmt.SetInt64(":at", l.at)
+		case r.heldBefore:
+			if stmt, err = ledgerStmt(l.conn, "ledger_hold_delete.sql"); err != nil {
+				return err
+			}
+		default:
+			// Held and settled within the batch: never in ledger_holds.
+			r.changed = false
+			continue
+		}
+		stmt.SetText(":request_id", r.id)
+		if err := runStmt(stmt, nil); err != nil {
+			return fmt.Errorf("hold of request %q: %w", r.id, err)
+		}
+		r.changed = false
+	}
+	l.changed = l.changed[:0]
+	return nil
+}
+
+// account returns the account id, read once per batch; an unknown account
+// is an *opError.
+func (l *ledgerTx) account(id int64) (*ledgerAccount, error) {
+	if a := l.accounts[id]; a != nil {
+		return a, nil
+	}
+	a, found, err := readAccount(l.conn, id)
+	if err != nil {
+		return nil, err
 	}
 	if !found {
-		return ledgerAccount{}, &opError{fmt.Errorf("account %d: %w", id, ErrNotFound)}
+		return nil, opErrorf("account %d: %w", id, ErrNotFound)
 	}
-	return a, nil
+	l.accounts[id] = &a
+	return &a, nil
 }
 
 // userAccount returns the user account id; an unknown or system account
 // is an *opError.
-func (l *ledgerTx) userAccount(id int64) (ledgerAccount, error) {
+func (l *ledgerTx) userAccount(id int64) (*ledgerAccount, error) {
 	if id <= 0 {
-		return ledgerAccount{}, opErrorf("account %d: %w", id, ErrNotFound)
+		return nil, opErrorf("account %d: %w", id, ErrNotFound)
 	}
 	a, err := l.account(id)
 	if err != nil {
-		return ledgerAccount{}, err
+		return nil, err
 	}
 	if a.system {
-		return ledgerAccount{}, opErrorf("account %d is a system account", id)
+		return nil, opErrorf("account %d is a system account", id)
 	}
 	return a, nil
 }
 
-func (l *ledgerTx) txnByRequest(requestID, kind string) ([]LedgerEntry, error) {
-	var legs []LedgerEntry
-	err := sqlitex.ExecuteFS(l.conn, queries, "ledger_txn_by_request.sql", &sqlitex.ExecOptions{
-		Named: map[string]any{":request_id": requestID, ":kind": kind},
-		ResultFunc: func(stmt *sqlite.Stmt) error {
-			legs = append(legs, scanLedgerEntry(stmt))
-			return nil
-		},
+// readAccount reads an account's kind and balance.
+func readAccount(conn *sqlite.Conn, id int64) (a ledgerAccount, found bool, err error) {
+	stmt, err := ledgerStmt(conn, "ledger_account.sql")
+	if err != nil {
+		return ledgerAccount{}, false, err
+	}
+	stmt.SetInt64(":id", id)
+	err = runStmt(stmt, func(stmt *sqlite.Stmt) error {
+		a = ledgerAccount{
+			id:      stmt.GetInt64("id"),
+			system:  stmt.GetText("kind") == "system",
+			balance: stmt.GetInt64("balance"),
+		}
+		found = true
+		return nil
 	})
-	return legs, err
+	return a, found, err
+}
+
+// request returns the transactions of the request id, read once per
+// batch (then kept up to date by post).
+func (l *ledgerTx) request(id string) (*ledgerRequest, error) {
+	if r := l.requests[id]; r != nil {
+		return r, nil
+	}
+	stmt, err := ledgerStmt(l.conn, "ledger_request_txns.sql")
+	if err != nil {
+		return nil, err
+	}
+	stmt.SetText(":request_id", id)
+	r := &ledgerRequest{id: id}
+	err = runStmt(stmt, func(stmt *sqlite.Stmt) error {
+		kind := kindIndex(stmt.GetText("kind"))
+		if kind < 0 {
+			return nil // refused by the schema
+		}
+		ref := &r.txns[kind]
+		ref.id, ref.user = stmt.GetText("txn_id"), stmt.GetInt64("user_account_id")
+		amount := stmt.GetInt64("amount")
+		if kind == kindAdjustment {
+			if stmt.GetInt64("account_id") == ref.user {
+				ref.amount = amount
+			}
+		} else if amount > 0 {
+			ref.amount = amount
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.heldBefore = r.has(kindHold)
+	l.requests[id] = r
+	return r, nil
 }
 
 // openHold is a row of ledger_holds.
@@ -693,17 +935,6 @@ func scanHold(stmt *sqlite.Stmt) openHold {
 		released:  stmt.GetInt64("released"),
 		at:        timeCol(stmt, "at"),
 	}
-}
-
-func (l *ledgerTx) hold(requestID string) (h openHold, found bool, err error) {
-	err = sqlitex.ExecuteFS(l.conn, queries, "ledger_hold_get.sql", &sqlitex.ExecOptions{
-		Named: map[string]any{":request_id": requestID},
-		ResultFunc: func(stmt *sqlite.Stmt) error {
-			h, found = scanHold(stmt), true
-			return nil
-		},
-	})
-	return h, found, err
 }
 
 // An AccountBalance is an account's balance and its ledger sequence
@@ -836,14 +1067,12 @@ func (s *Store) LedgerEntries(ctx context.Context, f LedgerFilter) ([]LedgerEntr
 			query = "ledger_entries_by_request.sql"
 			args[":request_id"] = f.RequestID
 		case f.AccountID != 0:
-			l := ledgerTx{conn: conn}
-			a, err := l.account(f.AccountID)
-			var oe *opError
+			a, found, err := readAccount(conn, f.AccountID)
 			switch {
-			case errors.As(err, &oe):
-				return nil // no such account: no entries
 			case err != nil:
 				return err
+			case !found:
+				return nil // no such account: no entries
 			}
 			if a.system {
 				break
@@ -981,6 +1210,7 @@ var ledgerLegs = map[string]map[string]int{
 	LedgerRelease:    {SystemHolds: -1, "user": +1},
 	LedgerRefund:     {SystemRevenue: -1, "user": +1},
 	LedgerAdjustment: {"user": 0, SystemAdjustments: 0},
+	LedgerCharge:     {"user": -1, SystemRevenue: +1},
 }
 
 // VerifyLedger checks the ledger against itself, on one consistent
@@ -990,11 +1220,12 @@ var ledgerLegs = map[string]map[string]int{
 //   - every transaction is two entries on two accounts summing to zero,
 //     with one kind, request and user account, its legs on the accounts
 //     and with the signs its kind prescribes;
-//   - per request: at most one hold, capture and release; captured plus
+//   - per request: at most one hold, capture, release and charge; a
+//     request is either held or charged, never both; captured plus
 //     released never exceeds held, and equals it once both a capture and a
 //     release exist; captures and releases have a hold; refunds do not
-//     exceed the capture; the unsettled holds are exactly the rows of
-//     ledger_holds, with the same amounts.
+//     exceed the capture or charge; the unsettled holds are exactly the
+//     rows of ledger_holds, with the same amounts.
 //
 // An unsettled hold is not a problem (a request may be in flight); it is
 // counted in OpenHolds.
@@ -1135,12 +1366,18 @@ func verifyLedger(conn *sqlite.Conn, r *VerifyReport) error {
 			req := stmt.GetText("request_id")
 			held, captured := stmt.GetInt64("held"), stmt.GetInt64("captured")
 			released, refunded := stmt.GetInt64("released"), stmt.GetInt64("refunded")
+			charged, nCharges := stmt.GetInt64("charged"), stmt.GetInt64("charges")
 			nHolds, nCaptures, nReleases := stmt.GetInt64("holds"), stmt.GetInt64("captures"), stmt.GetInt64("releases")
-			if nHolds > 1 || nCaptures > 1 || nReleases > 1 {
-				problem("request %q: %d holds, %d captures and %d releases (at most one of each)", req, nHolds, nCaptures, nReleases)
+			if nHolds > 1 || nCaptures > 1 || nReleases > 1 || nCharges > 1 {
+				problem("request %q: %d holds, %d captures, %d releases and %d charges (at most one of each)",
+					req, nHolds, nCaptures, nReleases, nCharges)
 			}
 			if nHolds == 0 && nCaptures+nReleases > 0 {
 				problem("request %q: captured %d and released %d without a hold", req, captured, released)
+			}
+			if nCharges > 0 && nHolds+nCaptures+nReleases > 0 {
+				problem("request %q: charged %d, and also held %d, captured %d and released %d (a charge is not a hold)",
+					req, charged, held, captured, released)
 			}
 			settled := captured + released
 			switch {
@@ -1149,8 +1386,11 @@ func verifyLedger(conn *sqlite.Conn, r *VerifyReport) error {
 			case nCaptures > 0 && nReleases > 0 && settled != held:
 				problem("request %q: captured %d and released %d, which do not settle its hold of %d", req, captured, released, held)
 			}
-			if refunded > captured {
-				problem("request %q: refunded %d, more than its capture of %d", req, refunded, captured)
+			if what := LedgerCapture; refunded > captured+charged {
+				if nCharges > 0 {
+					what = LedgerCharge
+				}
+				problem("request %q: refunded %d, more than its %s of %d", req, refunded, what, captured+charged)
 			}
 			h, tracked := holds[req]
 			delete(holds, req)

@@ -132,8 +132,8 @@ func TestLedgerKinds(t *testing.T) {
 			[5]int64{780, -1000, 0, 150, 70}, map[int64]int64{f.user: -70, f.adjustment: 70}},
 		{"positive adjustment", LedgerOp{Kind: LedgerAdjustment, AccountID: f.user, Amount: 30},
 			[5]int64{810, -1000, 0, 150, 40}, map[int64]int64{f.user: 30, f.adjustment: -30}},
-		{"charge", LedgerOp{Kind: LedgerCharge, AccountID: f.user, Amount: 40, RequestID: "r2"},
-			[5]int64{770, -1000, 0, 190, 40}, map[int64]int64{f.holds: -40, f.revenue: 40}},
+		{"charge", LedgerOp{Kind: LedgerCharge, AccountID: f.user, Amount: 40, RequestID: "r2", Memo: "over"},
+			[5]int64{770, -1000, 0, 190, 40}, map[int64]int64{f.user: -40, f.revenue: 40}},
 		{"expiring grant", LedgerOp{Kind: LedgerGrant, AccountID: f.user, Amount: 5, ExpiresAt: time.UnixMilli(2_000_000_000_000)},
 			[5]int64{775, -1005, 0, 190, 40}, map[int64]int64{f.user: 5, f.grants: -5}},
 	}
@@ -154,11 +154,7 @@ func TestLedgerKinds(t *testing.T) {
 			if e.TxnID != r.TxnID {
 				t.Errorf("%s: newest entry of txn %s, want %s", st.name, e.TxnID, r.TxnID)
 			}
-			wantKind := st.op.Kind
-			if wantKind == LedgerCharge {
-				wantKind = LedgerCapture
-			}
-			if e.Kind != wantKind || e.UserAccountID != f.user || e.RequestID != st.op.RequestID || e.Memo != st.op.Memo {
+			if e.Kind != st.op.Kind || e.UserAccountID != f.user || e.RequestID != st.op.RequestID || e.Memo != st.op.Memo {
 				t.Errorf("%s: entry %+v", st.name, e)
 			}
 			if !e.ExpiresAt.Equal(st.op.ExpiresAt) {
@@ -191,8 +187,8 @@ func TestLedgerKinds(t *testing.T) {
 		}
 	}
 	r := verifyClean(t, f.s)
-	// 9 operations, the charge being 2 transactions.
-	if r.Transactions != 10 || r.Entries != 20 || r.OpenHolds != 0 || r.Accounts != 5 {
+	// 9 operations, 9 transactions.
+	if r.Transactions != 9 || r.Entries != 18 || r.OpenHolds != 0 || r.Accounts != 5 {
 		t.Errorf("report %+v", r)
 	}
 }
@@ -254,10 +250,14 @@ func TestLedgerIdempotency(t *testing.T) {
 	if r := f.apply(t, withReq)[0]; !r.Duplicate || r.Applied || r.Err != nil {
 		t.Errorf("second grant with a request id: %+v", r)
 	}
-	// A charge applied twice.
+	// A charge applied twice, in one batch and again in another.
 	charge := LedgerOp{Kind: LedgerCharge, AccountID: f.user, Amount: 3, RequestID: "r2"}
-	f.mustApply(t, charge)
-	if r := f.apply(t, charge)[0]; !r.Duplicate || r.Applied || r.Err != nil {
+	res = f.apply(t, charge, charge)
+	if !res[0].Applied || res[0].Err != nil || !res[1].Duplicate || res[1].Applied || res[1].Err != nil ||
+		res[1].TxnID != res[0].TxnID || res[1].Balance != res[0].Balance {
+		t.Errorf("a charge twice in a batch: %+v", res)
+	}
+	if r := f.apply(t, charge)[0]; !r.Duplicate || r.Applied || r.Err != nil || r.TxnID != "r2:charge" {
 		t.Errorf("second charge: %+v", r)
 	}
 	b, err := f.s.Balances(ctx, []int64{f.user})
@@ -388,10 +388,20 @@ func TestLedgerSettlementBounds(t *testing.T) {
 		{"hold r3", LedgerOp{Kind: LedgerHold, AccountID: f.user, Amount: 30, RequestID: "r3"}, "", nil},
 		{"capture all of r3", LedgerOp{Kind: LedgerCapture, Amount: 30, RequestID: "r3"}, "", nil},
 		{"release after settled", LedgerOp{Kind: LedgerRelease, Amount: 1, RequestID: "r3"}, "already settled", nil},
-		{"charge after capture", LedgerOp{Kind: LedgerCharge, AccountID: f.user, Amount: 1, RequestID: "r3"}, "already has a capture of 30", ErrExists},
+		{"charge after capture", LedgerOp{Kind: LedgerCharge, AccountID: f.user, Amount: 1, RequestID: "r3"}, "has a hold", ErrExists},
 		{"hold r4", LedgerOp{Kind: LedgerHold, AccountID: f.user, Amount: 5, RequestID: "r4"}, "", nil},
 		{"charge with a hold", LedgerOp{Kind: LedgerCharge, AccountID: f.user, Amount: 5, RequestID: "r4"}, "has a hold", ErrExists},
 		{"release r4", LedgerOp{Kind: LedgerRelease, Amount: 5, RequestID: "r4"}, "", nil},
+		// A charged request has no hold to settle, and takes no hold.
+		{"refund before charge", LedgerOp{Kind: LedgerRefund, Amount: 1, RequestID: "r5"}, "nothing captured or charged", ErrNotFound},
+		{"charge r5", LedgerOp{Kind: LedgerCharge, AccountID: f.user, Amount: 20, RequestID: "r5"}, "", nil},
+		{"hold after charge", LedgerOp{Kind: LedgerHold, AccountID: f.user, Amount: 20, RequestID: "r5"}, "was charged", ErrExists},
+		{"capture after charge", LedgerOp{Kind: LedgerCapture, Amount: 20, RequestID: "r5"}, "no hold, the request was charged", ErrNotFound},
+		{"release after charge", LedgerOp{Kind: LedgerRelease, Amount: 20, RequestID: "r5"}, "no hold, the request was charged", ErrNotFound},
+		{"refund beyond charge", LedgerOp{Kind: LedgerRefund, Amount: 21, RequestID: "r5"}, "exceeds its charge of 20", nil},
+		{"refund charge on wrong account", LedgerOp{Kind: LedgerRefund, AccountID: other.ID, Amount: 5, RequestID: "r5"}, "the charge is on account", nil},
+		{"refund part of charge", LedgerOp{Kind: LedgerRefund, Amount: 5, RequestID: "r5"}, "", nil},
+		{"charge beyond balance", LedgerOp{Kind: LedgerCharge, AccountID: f.user, Amount: 1000, RequestID: "r6"}, "insufficient", ErrInsufficientCredits},
 	}
 	for _, st := range steps {
 		r := f.apply(t, st.op)[0]
@@ -404,7 +414,7 @@ func TestLedgerSettlementBounds(t *testing.T) {
 			t.Errorf("%s: %v, want %v", st.name, r.Err, st.is)
 		}
 	}
-	if got, want := f.balances(t), [5]int64{1000 - 30, -1000, 0, 30, 0}; got != want {
+	if got, want := f.balances(t), [5]int64{1000 - 30 - 20 + 5, -1000, 0, 30 + 20 - 5, 0}; got != want {
 		t.Errorf("balances %v, want %v", got, want)
 	}
 	r := verifyClean(t, f.s)
@@ -782,6 +792,23 @@ func TestVerifyLedgerFindsCorruption(t *testing.T) {
 			"INSERT INTO ledger_entries (at, txn_id, request_id, account_id, user_account_id, kind, amount) VALUES " +
 				"(0, 'r1:refund', 'r1', -3, 1, 'refund', -250), (0, 'r1:refund', 'r1', 1, 1, 'refund', 250);",
 			[]string{`request "r1": refunded 250, more than its capture of 200`}},
+		{"refund beyond charge",
+			"INSERT INTO ledger_entries (at, txn_id, request_id, account_id, user_account_id, kind, amount) VALUES " +
+				"(0, 'c9:charge', 'c9', 1, 1, 'charge', -10), (0, 'c9:charge', 'c9', -3, 1, 'charge', 10), " +
+				"(0, 'c9:refund', 'c9', -3, 1, 'refund', -11), (0, 'c9:refund', 'c9', 1, 1, 'refund', 11);",
+			[]string{`request "c9": refunded 11, more than its charge of 10`}},
+		{"charged and held",
+			"INSERT INTO ledger_entries (at, txn_id, request_id, account_id, user_account_id, kind, amount) VALUES " +
+				"(0, 'r1:charge', 'r1', 1, 1, 'charge', -10), (0, 'r1:charge', 'r1', -3, 1, 'charge', 10);",
+			[]string{`request "r1": charged 10, and also held 300, captured 200 and released 100 (a charge is not a hold)`}},
+		{"charge on the wrong account",
+			"INSERT INTO ledger_entries (at, txn_id, request_id, account_id, user_account_id, kind, amount) VALUES " +
+				"(0, 'c9:charge', 'c9', 1, 1, 'charge', -10), (0, 'c9:charge', 'c9', -2, 1, 'charge', 10);",
+			[]string{"a charge posted to account -2 (system:holds), which a charge does not touch"}},
+		{"charge with the wrong sign",
+			"INSERT INTO ledger_entries (at, txn_id, request_id, account_id, user_account_id, kind, amount) VALUES " +
+				"(0, 'c9:charge', 'c9', 1, 1, 'charge', 10), (0, 'c9:charge', 'c9', -3, 1, 'charge', -10);",
+			[]string{"a charge of 10 on account 1 (user) has the wrong sign", "a charge of -10 on account -3 (system:revenue) has the wrong sign"}},
 		{"many problems",
 			"WITH RECURSIVE n(i) AS (SELECT 10 UNION ALL SELECT i + 1 FROM n WHERE i < 1109) " +
 				"INSERT INTO accounts (id, name, created_at, balance) SELECT i, 'acct-' || i, 0, 1 FROM n;",
@@ -915,13 +942,16 @@ func TestLedgerAndStatsQueriesUseIndexes(t *testing.T) {
 		want  []string // substrings of the plan
 		sorts bool     // the plan may sort: it reads a handful of rows
 	}{
-		{"ledger_txn_by_request.sql", []string{"SEARCH ledger_entries USING INDEX ledger_entries_request (request_id=? AND kind=?)"}, true},
+		{"ledger_request_txns.sql", []string{"SEARCH ledger_entries USING INDEX ledger_entries_request (request_id=?)"}, false},
 		{"ledger_entries_by_request.sql", []string{"USING INDEX ledger_entries_request (request_id=?)"}, true},
 		{"ledger_entries_by_user.sql", []string{"USING INDEX ledger_entries_user_at (user_account_id=? AND at>? AND at<?)"}, false},
 		{"ledger_entries_recent.sql", []string{"USING INTEGER PRIMARY KEY"}, false},
 		{"ledger_charged_since.sql", []string{"USING INDEX ledger_entries_user_at (user_account_id=? AND at>?)"}, false},
 		{"ledger_open_holds.sql", []string{"SCAN h", "SEARCH e USING INDEX ledger_entries_request"}, true},
-		{"ledger_hold_get.sql", []string{"USING PRIMARY KEY (request_id=?)"}, false},
+		{"ledger_hold_delete.sql", []string{"USING PRIMARY KEY (request_id=?)"}, false},
+		{"ledger_account.sql", []string{"USING INTEGER PRIMARY KEY (rowid=?)"}, false},
+		{"ledger_account_post.sql", []string{"USING INTEGER PRIMARY KEY (rowid=?)"}, false},
+		{"ledger_system_accounts.sql", []string{"USING INTEGER PRIMARY KEY (rowid<?)"}, false},
 		{"ledger_balances.sql", []string{"USING INTEGER PRIMARY KEY (rowid=?)"}, false},
 		{"stats_list.sql", []string{"USING PRIMARY KEY (bucket=? AND start>? AND start<?)"}, false},
 		{"stats_hist_get.sql", []string{"USING PRIMARY KEY (bucket=? AND start=? AND account_id=? AND key_id=? AND provider=? AND model=?)"}, false},
@@ -939,6 +969,294 @@ func TestLedgerAndStatsQueriesUseIndexes(t *testing.T) {
 			if !tt.sorts && strings.Contains(plan, "TEMP B-TREE") {
 				t.Errorf("plan sorts in a temporary b-tree:\n%s", plan)
 			}
+		})
+	}
+}
+
+// holdRows lists ledger_holds as "request account held/captured/released@at".
+func holdRows(t testing.TB, s *Store) []string {
+	t.Helper()
+	var rows []string
+	withConn(t, s, func(conn *sqlite.Conn) {
+		err := sqlitex.ExecuteTransient(conn, "SELECT * FROM ledger_holds ORDER BY request_id;", &sqlitex.ExecOptions{
+			ResultFunc: func(stmt *sqlite.Stmt) error {
+				h := scanHold(stmt)
+				rows = append(rows, fmt.Sprintf("%s %d %d/%d/%d@%d", h.requestID, h.accountID, h.held, h.captured, h.released, h.at.UnixMilli()))
+				return nil
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	return rows
+}
+
+// TestLedgerHoldsAcrossBatches checks the rows of ledger_holds, which a
+// batch writes once at its end, for holds made, settled in part and
+// settled in full, within one batch and across batches.
+func TestLedgerHoldsAcrossBatches(t *testing.T) {
+	f := newLedgerFixture(t)
+	u := f.user
+	type step struct {
+		ops      []LedgerOp
+		failing  map[int]string // op index → error substring
+		rows     []string       // ledger_holds after the batch; "@now" is the batch's time
+		prepare  string         // SQL run before the batch
+		wantOpen int
+	}
+	for i, st := range []step{
+		{
+			ops: []LedgerOp{
+				{Kind: LedgerGrant, AccountID: u, Amount: 1000},
+				{Kind: LedgerHold, AccountID: u, Amount: 100, RequestID: "a"},
+				{Kind: LedgerCapture, Amount: 30, RequestID: "a"},
+				{Kind: LedgerHold, AccountID: u, Amount: 50, RequestID: "b"},
+				{Kind: LedgerRelease, Amount: 50, RequestID: "b"}, // settled within the batch: no row
+				{Kind: LedgerHold, AccountID: u, Amount: 70, RequestID: "c"},
+				{Kind: LedgerCapture, Amount: 999, RequestID: "c"}, // fails, changes nothing
+				{Kind: LedgerHold, AccountID: u, Amount: 5000, RequestID: "e"},
+			},
+			failing:  map[int]string{6: "exceeds the 70 left", 7: "insufficient credits"},
+			rows:     []string{"a 1 100/30/0@now", "c 1 70/0/0@now"},
+			wantOpen: 2,
+		},
+		{
+			// A hold keeps its time when a later batch settles part of it.
+			prepare: "UPDATE ledger_holds SET at = 1000 WHERE request_id = 'c';",
+			ops: []LedgerOp{
+				{Kind: LedgerCapture, Amount: 20, RequestID: "c"},
+				{Kind: LedgerRelease, Amount: 70, RequestID: "a"},
+				{Kind: LedgerHold, AccountID: u, Amount: 10, RequestID: "d"},
+				{Kind: LedgerCapture, Amount: 1, RequestID: "b"},
+			},
+			failing:  map[int]string{3: "already settled"},
+			rows:     []string{"c 1 70/20/0@1000", "d 1 10/0/0@now"},
+			wantOpen: 2,
+		},
+		{
+			ops: []LedgerOp{
+				{Kind: LedgerRelease, Amount: 50, RequestID: "c"},
+				{Kind: LedgerCapture, Amount: 10, RequestID: "d"},
+			},
+			rows: nil,
+		},
+	} {
+		if st.prepare != "" {
+			f.s.execRaw(t, st.prepare)
+		}
+		before := now().UnixMilli()
+		res := f.apply(t, st.ops...)
+		after := now().UnixMilli()
+		for j, r := range res {
+			want, fails := st.failing[j]
+			switch {
+			case fails && (r.Applied || r.Err == nil || !strings.Contains(r.Err.Error(), want)):
+				t.Errorf("batch %d op %d: %+v, want an error containing %q", i, j, r, want)
+			case !fails && (!r.Applied || r.Err != nil):
+				t.Errorf("batch %d op %d: %+v", i, j, r)
+			}
+		}
+		var got []string
+		for _, row := range holdRows(t, f.s) {
+			// The batch's time is between before and after.
+			var at int64
+			fmt.Sscanf(row[strings.Index(row, "@")+1:], "%d", &at)
+			if at >= before && at <= after {
+				row = row[:strings.Index(row, "@")] + "@now"
+			}
+			got = append(got, row)
+		}
+		if !reflect.DeepEqual(got, st.rows) {
+			t.Errorf("batch %d: ledger_holds %q, want %q", i, got, st.rows)
+		}
+		if r := verifyClean(t, f.s); r.OpenHolds != st.wantOpen {
+			t.Errorf("batch %d: %d open holds, want %d", i, r.OpenHolds, st.wantOpen)
+		}
+	}
+	if got, want := f.balances(t), [5]int64{1000 - 30 - 20 - 10, -1000, 0, 60, 0}; got != want {
+		t.Errorf("balances %v, want %v", got, want)
+	}
+}
+
+// TestLedgerRefusedLeg has the database refuse one leg of a transaction
+// (a trigger stands for a constraint the Go checks missed): the operation
+// fails and writes nothing, the first leg included, and the rest of the
+// batch is applied.
+func TestLedgerRefusedLeg(t *testing.T) {
+	f := newLedgerFixture(t)
+	f.mustApply(t, LedgerOp{Kind: LedgerGrant, AccountID: f.user, Amount: 100})
+	f.s.execRaw(t, `CREATE TRIGGER refuse_leg BEFORE INSERT ON ledger_entries
+WHEN (NEW.memo = 'refuse user leg' AND NEW.account_id > 0) OR (NEW.memo = 'refuse revenue leg' AND NEW.account_id = -3)
+BEGIN SELECT RAISE(ABORT, 'leg refused'); END;`)
+	entries := queryInt(t, f.s, "SELECT count(*) FROM ledger_entries;")
+	res := f.apply(t,
+		LedgerOp{Kind: LedgerCharge, AccountID: f.user, Amount: 10, RequestID: "ok1"},
+		// A charge's legs: the user's first, then system:revenue's.
+		LedgerOp{Kind: LedgerCharge, AccountID: f.user, Amount: 20, RequestID: "first", Memo: "refuse user leg"},
+		LedgerOp{Kind: LedgerCharge, AccountID: f.user, Amount: 30, RequestID: "second", Memo: "refuse revenue leg"},
+		LedgerOp{Kind: LedgerCharge, AccountID: f.user, Amount: 40, RequestID: "ok2"},
+		LedgerOp{Kind: LedgerCharge, AccountID: f.user, Amount: 50, RequestID: "ok3"},
+	)
+	for i, r := range res {
+		refused := i == 1 || i == 2
+		switch {
+		case refused && (r.Applied || r.Err == nil || !strings.Contains(r.Err.Error(), "rejected by the database")):
+			t.Errorf("op %d: %+v, want refused", i, r)
+		case !refused && (!r.Applied || r.Err != nil):
+			t.Errorf("op %d: %+v", i, r)
+		}
+	}
+	if r := res[4]; r.Balance != 0 {
+		t.Errorf("balance after the last charge %d, want 0 (the refused charges took nothing)", r.Balance)
+	}
+	if n := queryInt(t, f.s, "SELECT count(*) FROM ledger_entries;"); n != entries+6 {
+		t.Errorf("%d entries written, want 6", n-entries)
+	}
+	if n := queryInt(t, f.s, "SELECT count(*) FROM ledger_entries WHERE memo LIKE 'refuse%';"); n != 0 {
+		t.Errorf("%d entries of refused transactions", n)
+	}
+	if got, want := f.balances(t), [5]int64{0, -100, 0, 100, 0}; got != want {
+		t.Errorf("balances %v, want %v", got, want)
+	}
+	verifyClean(t, f.s)
+	// A refused operation left no trace: applied again (and allowed), it
+	// is no duplicate.
+	f.s.execRaw(t, "DROP TRIGGER refuse_leg;")
+	f.mustApply(t, LedgerOp{Kind: LedgerGrant, AccountID: f.user, Amount: 30})
+	if r := f.mustApply(t, LedgerOp{Kind: LedgerCharge, AccountID: f.user, Amount: 30, RequestID: "second"}); r.Duplicate {
+		t.Errorf("charge %+v", r)
+	}
+	verifyClean(t, f.s)
+}
+
+// TestLedgerHammerBatches has several writers apply batches of whole
+// calls (hold, capture, release; or a charge) on shared accounts at once,
+// some settled in the batch of their hold and some in the next, each
+// batch applied twice: the ledger stays consistent and every call is
+// counted once.
+func TestLedgerHammerBatches(t *testing.T) {
+	f := newLedgerFixture(t)
+	ctx := context.Background()
+	accts := []int64{f.user}
+	for i := range 2 {
+		a, err := f.s.EnsureAccount(ctx, fmt.Sprint("acct-", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		accts = append(accts, a.ID)
+	}
+	for _, id := range accts {
+		f.mustApply(t, LedgerOp{Kind: LedgerGrant, AccountID: id, Amount: 100_000})
+	}
+	const writers, batches, calls = 4, 20, 10
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var pending []LedgerOp // settlements for the next batch
+			for b := range batches {
+				ops := pending
+				pending = nil
+				for c := range calls {
+					id := fmt.Sprintf("w%d-b%d-c%d", w, b, c)
+					acct := accts[(w+b+c)%len(accts)]
+					settle := []LedgerOp{
+						{Kind: LedgerCapture, Amount: 6, RequestID: id},
+						{Kind: LedgerRelease, Amount: 4, RequestID: id},
+					}
+					switch c % 3 {
+					case 0:
+						ops = append(ops, LedgerOp{Kind: LedgerCharge, AccountID: acct, Amount: 6, RequestID: id})
+					case 1:
+						ops = append(ops, LedgerOp{Kind: LedgerHold, AccountID: acct, Amount: 10, RequestID: id})
+						ops = append(ops, settle...)
+					case 2:
+						ops = append(ops, LedgerOp{Kind: LedgerHold, AccountID: acct, Amount: 10, RequestID: id})
+						pending = append(pending, settle...)
+					}
+				}
+				for try := range 2 {
+					res, err := f.s.ApplyLedger(ctx, ops)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					for i, r := range res {
+						if r.Err != nil || r.Applied == (try == 1) || r.Duplicate != (try == 1) {
+							t.Errorf("try %d of %+v: %+v", try, ops[i], r)
+						}
+					}
+				}
+			}
+			if _, err := f.s.ApplyLedger(ctx, pending); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	r := verifyClean(t, f.s)
+	if r.OpenHolds != 0 {
+		t.Errorf("%d open holds", r.OpenHolds)
+	}
+	revenue := int64(writers * batches * calls * 6)
+	b := f.balances(t)
+	if b[3] != revenue {
+		t.Errorf("revenue %d, want %d", b[3], revenue)
+	}
+	total := int64(0)
+	all, err := f.s.Balances(ctx, accts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range all {
+		total += a.Balance
+	}
+	if want := int64(len(accts))*100_000 - revenue; total != want {
+		t.Errorf("users hold %d, want %d", total, want)
+	}
+}
+
+// TestLedgerHotStatementsBuildNoTempBtree guards the statements run per
+// ledger operation against temporary b-trees (an IN list of more than two
+// values, in a query or a CHECK constraint, builds one at every run): with
+// modernc's allocator each costs a map and an unmap of memory.
+func TestLedgerHotStatementsBuildNoTempBtree(t *testing.T) {
+	s, _ := openTest(t, Options{})
+	for _, name := range []string{
+		"ledger_entry_insert.sql", "ledger_request_txns.sql", "ledger_account.sql", "ledger_account_post.sql",
+		"ledger_hold_put.sql", "ledger_hold_delete.sql", "ledger_system_accounts.sql",
+	} {
+		t.Run(name, func(t *testing.T) {
+			text, err := fs.ReadFile(queries, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			withConn(t, s, func(conn *sqlite.Conn) {
+				stmt, _, err := conn.PrepareTransient("EXPLAIN " + strings.TrimSpace(string(text)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer stmt.Finalize()
+				n := 0
+				for {
+					row, err := stmt.Step()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !row {
+						break
+					}
+					n++
+					if op := stmt.GetText("opcode"); op == "OpenEphemeral" || op == "OpenAutoindex" {
+						t.Errorf("%s at address %d", op, stmt.GetInt64("addr"))
+					}
+				}
+				if n == 0 {
+					t.Error("no program")
+				}
+			})
 		})
 	}
 }

@@ -1,5 +1,6 @@
--- The ledger's counter accounts, by name (see migrations/0003_ledger.sql).
-SELECT id, name
+-- The system accounts (see migrations/0003_ledger.sql): the only accounts
+-- with negative IDs.
+SELECT id, name, balance
 FROM accounts
-WHERE name IN ('system:grants', 'system:holds', 'system:revenue', 'system:adjustments')
+WHERE id < 0
   AND kind = 'system';
