@@ -13,7 +13,7 @@ EMULATOR_ADDR ?= 127.0.0.1:8081
 EXAMPLES  := billing-policy
 EXAMPLE_WASM := $(foreach e,$(EXAMPLES),bin/$(e).wasm)
 
-.PHONY: all build plugins examples run test test-short bench vet fmt clean
+.PHONY: all build plugins examples run test test-short bench vet fmt clean sdk-deps
 
 all: build
 
@@ -49,7 +49,19 @@ vet:
 	cd sdk && $(GO) vet ./... && GOOS=wasip1 GOARCH=wasm $(GO) vet ./...
 	for e in $(EXAMPLES); do (cd examples/$$e && $(GO) vet ./... && GOOS=wasip1 GOARCH=wasm $(GO) vet ./...) || exit 1; done
 
-test: plugins examples vet
+# The official client SDKs (openai, @anthropic-ai/sdk, @aigne/aigne-hub),
+# pinned in tests/sdk/package-lock.json, which host/app's TestOfficialSDKs
+# runs against a hub: installed from the npm registry when node_modules is
+# missing or older than the lockfile.
+SDK_STAMP := tests/sdk/node_modules/.package-lock.json
+
+sdk-deps: $(SDK_STAMP)
+
+$(SDK_STAMP): tests/sdk/package.json tests/sdk/package-lock.json
+	npm ci --prefix tests/sdk --ignore-scripts --no-audit --no-fund
+	touch $@
+
+test: plugins examples vet sdk-deps
 	cd sdk && $(GO) test -race ./...
 	$(GO) test -race -timeout 20m ./...
 	for e in $(EXAMPLES); do (cd examples/$$e && $(GO) test -race ./...) || exit 1; done

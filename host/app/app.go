@@ -195,6 +195,7 @@ func New(ctx context.Context, opts Options) (h *Hub, err error) {
 		Logger:         opts.Logger,
 		Admin:          admin.New(admin.Options{Auth: h.auth, Manage: h.manage, Runtime: runtimeView{h}, Logger: opts.Logger}),
 		User:           admin.NewUser(admin.Options{Auth: h.auth, Manage: h.manage, Logger: opts.Logger}),
+		Rates:          h.ratesFunc(),
 		UserPaths:      admin.UserPaths(),
 	})
 	// Compiling plugins is the one memory-heavy step of a start (a cold
@@ -284,6 +285,16 @@ func (h *Hub) Plugins() map[string]*runtime.Plugin {
 	h.pluginMu.Lock()
 	defer h.pluginMu.Unlock()
 	return maps.Clone(h.plugins)
+}
+
+// ratesFunc gives the AIGNE surface the prices callers pay: the biller's
+// cached rates, or nil (calls are free) when billing is off.
+func (h *Hub) ratesFunc() server.RatesFunc {
+	if h.biller == nil {
+		return nil
+	}
+	b := h.biller
+	return func(context.Context) (map[string]store.ModelRate, error) { return b.Rates(), nil }
 }
 
 // Biller is the hub's billing, nil when billing is off.

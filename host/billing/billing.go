@@ -85,7 +85,9 @@ type Options struct {
 	// hold covers the most expensive of them). Zero means 4.
 	MaxQuotedTargets int
 	// Linger is how long the writer waits for more operations before it
-	// commits a batch. Zero means 2ms; negative means none.
+	// commits a batch. Zero means 2ms with Strict (a call waits for it)
+	// and 20ms otherwise (nobody waits; bigger batches mean fewer fsyncs);
+	// negative means none.
 	Linger time.Duration
 	// PollInterval is how often rates and other processes' balance changes
 	// are re-read. Zero means 1s.
@@ -161,7 +163,10 @@ func New(opts Options) *Biller {
 		opts.MaxQuotedTargets = 4
 	}
 	if opts.Linger == 0 {
-		opts.Linger = 2 * time.Millisecond
+		opts.Linger = 20 * time.Millisecond
+		if opts.Strict {
+			opts.Linger = 2 * time.Millisecond
+		}
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = time.Second
@@ -223,6 +228,10 @@ func (b *Biller) LoadRates(ctx context.Context) error {
 	b.rates.Store(&m)
 	return nil
 }
+
+// Rates returns the rates in force (re-read every PollInterval), keyed by
+// "provider/model" or bare model. The map must not be changed.
+func (b *Biller) Rates() map[string]store.ModelRate { return *b.rates.Load() }
 
 // rate finds the rate of provider/model, else of the bare model.
 func (b *Biller) rate(provider, model string) abi.Rate {

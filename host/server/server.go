@@ -39,6 +39,13 @@ type Options struct {
 	// and account. Nil means none.
 	User      http.Handler
 	UserPaths []string
+	// Rates returns the model prices callers pay, for the AIGNE surface:
+	// GET /api/ai/models shows them as credits per token and
+	// GET /api/v2/status reports a model without one as unavailable. It
+	// is called on every such request, so it should read a cached view.
+	// Nil means calls are not charged: prices show as "0" and status does
+	// not check them.
+	Rates RatesFunc
 }
 
 // Server routes HTTP requests to the surfaces.
@@ -75,6 +82,16 @@ func New(opts Options) *Server {
 	r.GET("/v1/models", s.listModels)
 	r.POST("/v1/messages", s.anthropicMessages)
 	r.POST("/v1/messages/count_tokens", s.anthropicCountTokens)
+	r.GET("/__blocklet__.js", s.aigneBlocklet)
+	r.POST("/api/v2/chat", s.aigneChat)
+	r.POST("/api/v2/chat/completions", s.aigneChatCompletions)
+	r.POST("/api/v2/completions", s.aigneChatCompletions)
+	r.POST("/api/v2/embeddings", s.aigneEmbeddings)
+	r.POST("/api/v2/image", s.aigneImage)
+	r.POST("/api/v2/image/generations", s.aigneImageGenerations)
+	r.GET("/api/v2/status", s.aigneStatus)
+	r.GET("/api/ai/models", s.aigneModels)
+	r.GET("/api/ai-providers/models", s.aigneModels)
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 	if opts.Admin != nil {
