@@ -562,11 +562,11 @@ func TestAIGNE(t *testing.T) {
 		if imgs := list(h.url, "?type=image"); len(imgs) != 2 {
 			t.Fatalf("images %v", imgs)
 		}
-		// The hub itself, without Options.Rates, lists prices as "0";
+		// The hub itself (billing on) wires its rates the same way;
 		// /api/ai-providers/models is the same list.
-		free := list(h.url, "")
-		if len(free) != 6 || free["openai/gpt-4o-mini"]["input_credits_per_token"] != "0" {
-			t.Fatalf("unpriced %v", free)
+		hubList := list(h.url, "")
+		if len(hubList) != 6 || hubList["openai/gpt-4o-mini"]["input_credits_per_token"] != "0.000001" {
+			t.Fatalf("hub's own list %v", hubList)
 		}
 		var same []map[string]any
 		if err := json.Unmarshal(agBody(t, h.do("GET", h.url+"/api/ai-providers/models", "", ""), 200), &same); err != nil || len(same) != 6 {
@@ -582,7 +582,7 @@ func TestAIGNE(t *testing.T) {
 			{h.url, h.key, "", `{"available":true}`},
 			{h.url, "", "?model=openai/gpt-4o-mini", `{"available":true}`},
 			{h.url, h.key, "?model=openai/nope", `{"available":false,"error":"Model openai/nope is not available"}`},
-			{h.url, h.key, "?model=openai/dall-e-3", `{"available":true}`},
+			{h.url, h.key, "?model=openai/dall-e-3", `{"available":false,"error":"Model rate not available"}`},
 			{h.priced, h.key, "?model=openai/dall-e-3", `{"available":false,"error":"Model rate not available"}`},
 			{h.priced, h.key, "?model=gpt-4o-mini", `{"available":true}`},
 		} {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aignehub/hub/host/apierr"
 	"github.com/aignehub/hub/host/proxy"
+	anthropicsurface "github.com/aignehub/hub/host/surface/anthropic"
 	"github.com/aignehub/hub/sdk/abi"
 )
 
@@ -332,24 +333,63 @@ func modelList(r *proxy.Router, created time.Time) []byte {
 	return b
 }
 
-// listModels is GET /v1/models.
+// listModels is GET /v1/models, in OpenAI's shape, or in Anthropic's when
+// the request carries anthropic-version (the Anthropic SDK's models.list).
 func (s *Server) listModels(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	anthropic := r.Header.Get("Anthropic-Version") != ""
 	if _, err := s.opts.Auth.Authenticate(r.Context(), r); err != nil {
+		if anthropic {
+			anthropicsurface.WriteError(w, apierr.From(err), w.Header().Get("X-Request-Id"))
+			return
+		}
 		apierr.WriteOpenAI(w, apierr.From(err))
 		return
 	}
 	rt := s.opts.Engine.Router()
 	mb := s.models.Load()
-	if v := rt.Version(); mb == nil || mb.version != v {
-		mb = &modelsBody{version: v, body: modelList(rt, s.created)}
+	// A rebuilt router starts its version again: the cache is per router.
+	if v := rt.Version(); mb == nil || mb.router != rt || mb.version != v {
+		mb = &modelsBody{router: rt, version: v, body: modelList(rt, s.created), anthropic: anthropicModelList(rt, s.created)}
 		s.models.Store(mb)
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if anthropic {
+		w.Write(mb.anthropic)
+		return
+	}
 	w.Write(mb.body)
+}
+
+// anthropicModelList is the model list in Anthropic's shape: every model,
+// one page.
+func anthropicModelList(r *proxy.Router, created time.Time) []byte {
+	type model struct {
+		Type        string `json:"type"`
+		ID          string `json:"id"`
+		DisplayName string `json:"display_name"`
+		CreatedAt   string `json:"created_at"`
+	}
+	list := struct {
+		Data    []model `json:"data"`
+		HasMore bool    `json:"has_more"`
+		FirstID *string `json:"first_id"`
+		LastID  *string `json:"last_id"`
+	}{Data: []model{}}
+	at := created.UTC().Format(time.RFC3339)
+	for _, m := range r.Models() {
+		list.Data = append(list.Data, model{Type: "model", ID: m.ID, DisplayName: m.ID, CreatedAt: at})
+	}
+	if n := len(list.Data); n > 0 {
+		list.FirstID, list.LastID = &list.Data[0].ID, &list.Data[n-1].ID
+	}
+	b, _ := json.Marshal(list)
+	return b
 }
 
 // modelsBody is a built /v1/models body and the router version it lists.
 type modelsBody struct {
-	version uint64
-	body    []byte
+	router    *proxy.Router
+	version   uint64
+	body      []byte
+	anthropic []byte
 }

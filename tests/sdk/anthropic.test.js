@@ -208,16 +208,10 @@ test('models.list iterates the hub models', async () => {
   }
 });
 
-// models.list() is GET /v1/models (x-api-key, anthropic-version:
-// 2023-06-01; query after_id, before_id, limit, lifecycle) and reads
-// Anthropic's page: {"data":[{"type":"model","id","display_name",
-// "created_at" (RFC 3339), …}],"has_more","first_id","last_id"}. The hub
-// answers OpenAI's list ({"object":"list","data":[{"id","object":"model",
-// "created" (Unix seconds),"owned_by"}]}): the SDK iterates it, but each
-// item lacks type, display_name and created_at.
-test('models.list items in Anthropic shape', {
-  todo: "the hub's GET /v1/models answers OpenAI's shape to the Anthropic SDK too",
-}, async () => {
+// models.list() is GET /v1/models with anthropic-version: the hub answers
+// Anthropic's page shape ({"data":[{"type":"model","id","display_name",
+// "created_at"}],"has_more","first_id","last_id"}) to such requests.
+test('models.list items in Anthropic shape', async () => {
   for await (const m of client.models.list()) {
     assert.equal(m.type, 'model', JSON.stringify(m));
     assert.equal(typeof m.display_name, 'string', JSON.stringify(m));
