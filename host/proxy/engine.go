@@ -59,6 +59,13 @@ type Billing interface {
 	Begin(ctx context.Context, c *Call, targets []Target) (Charge, []Target, *apierr.Error)
 }
 
+// CreditsSink is a Sink that reports what a call was charged (AIGNE's
+// usage.aigneHubCredits). The engine calls SetCredits after settling,
+// before the call's final bytes.
+type CreditsSink interface {
+	SetCredits(micro int64)
+}
+
 // Charge is one call's hold. Exactly one of Settle or Release is called.
 type Charge interface {
 	// Settle charges what the call used on the target that served it,
@@ -891,6 +898,9 @@ func (x *exchange) bill(u *abi.Usage, estimated, aborted bool) error {
 	ctx := context.WithoutCancel(x.clientCtx)
 	amount, err := x.charge.Settle(ctx, x.target, uu, estimated, aborted)
 	x.rec.Credits = amount
+	if cs, ok := x.sink.(CreditsSink); ok && err == nil {
+		cs.SetCredits(amount)
+	}
 	if err != nil {
 		x.e.opts.Logger.Error("settle call", "request_id", x.c.RequestID, "err", err)
 	}

@@ -341,8 +341,9 @@ type aigneSink struct {
 var _ proxy.Sink = (*aigneSink)(nil)
 
 // SetCredits records what the call was charged, reported as
-// usage.aigneHubCredits. The engine does not report charges to sinks yet:
-// until it calls SetCredits after settling, aigneHubCredits is left out.
+// usage.aigneHubCredits (proxy.CreditsSink: the engine calls it after
+// settling, before the final bytes; without billing it is never called
+// and aigneHubCredits is left out).
 func (s *aigneSink) SetCredits(micro int64) {
 	s.credits = &micro
 	if s.enc != nil {

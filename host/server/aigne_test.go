@@ -340,6 +340,10 @@ func TestAIGNE(t *testing.T) {
 			c.PromptTokens != int64(usage["inputTokens"].(float64)) || c.Credits != c.PromptTokens+2*c.CompletionTokens || c.Credits == 0 {
 			t.Fatalf("record %+v", c)
 		}
+		// The charge is reported back, in credits, as AIGNE Hub does.
+		if got, want := fmt.Sprint(usage["aigneHubCredits"]), fmt.Sprint(float64(c.Credits)/1e6); got != want {
+			t.Fatalf("usage.aigneHubCredits %s, want %s (%v)", got, want, usage)
+		}
 	})
 
 	t.Run("chat stream", func(t *testing.T) {
