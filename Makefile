@@ -68,7 +68,7 @@ test: plugins examples vet sdk-deps
 
 bench: build
 	$(GO) run ./cmd/hubbench -hub bin/hub -emulator bin/emulator
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./host/proxy/ ./runtime/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./host/proxy/ ./runtime/ ./host/billing/
 	$(GO) test -run '^$$' -bench Wasm -benchmem ./plugins/...
 	for e in $(EXAMPLES); do (cd examples/$$e && $(GO) test -run '^$$' -bench Wasm -benchmem ./...) || exit 1; done
 

@@ -43,7 +43,7 @@ type env struct {
 	path string
 }
 
-func setup(t *testing.T, pol Policy, strict bool, balance int64) *env {
+func setup(t testing.TB, pol Policy, strict bool, balance int64) *env {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "hub.db")
 	st, err := store.Open(context.Background(), path, store.Options{})
