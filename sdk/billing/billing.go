@@ -14,9 +14,10 @@
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o NAME.wasm .
 //
-// The ABI glue lives in this package and is compiled only for wasip1, as in
-// package provider; natively [Invoke] runs the same dispatch over the same
-// bytes, so a policy's tests need no Wasm runtime.
+// The ABI glue is compiled only for wasip1, as in package provider (this
+// package declares the billing exports, sdk/internal/guest the rest);
+// natively [Invoke] runs the same dispatch over the same bytes, so a
+// policy's tests need no Wasm runtime.
 //
 // [ListPrice] and [WorstCase] are the hub's default prices (the builtin
 // "credits" policy is little more than them), exact in int64 micro-credits
@@ -25,11 +26,10 @@
 package billing
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/aignehub/hub/sdk/abi"
+	"github.com/aignehub/hub/sdk/internal/guest"
 )
 
 // Policy is a billing policy. Its methods are pure: no I/O, no clock, no
@@ -60,46 +60,40 @@ func Register(p Policy) {
 	registered = p
 }
 
+var config guest.Config
+
+// Config returns the plugin's config JSON: the [plugins.NAME.config] table
+// of the operator's hub.toml, "{}" when there is none.
+func Config() []byte { return config.Get() }
+
+// Log writes a message to the host's log at level (abi.LogDebug..LogError).
+// Natively it writes to the standard logger.
+func Log(level int, msg string) { guest.Log(level, msg) }
+
 // dispatcher holds the reusable output buffer of one plugin instance.
-type dispatcher struct{ out []byte }
+type dispatcher struct{ guest.Results }
 
 // handle runs one export over its input record and returns the result bytes
-// (status byte + record). The result aliases d.out until the next call.
+// (status byte + record). The result aliases d's buffer until the next call.
 func (d *dispatcher) handle(p Policy, export string, input []byte) (res []byte) {
-	d.out = d.out[:0]
-	defer func() {
-		if r := recover(); r != nil {
-			res = d.fail(&abi.Error{Status: 502, Type: "plugin_error", Message: fmt.Sprintf("plugin panic in %s: %v", export, r)})
-		}
-	}()
+	defer d.Recover(export, &res)
 	if p == nil {
-		return d.fail(&abi.Error{Status: 500, Type: "plugin_error", Message: "billing: no policy registered"})
+		return d.Fail(&abi.Error{Status: 500, Type: "plugin_error", Message: "billing: no policy registered"})
 	}
 	switch export {
 	case abi.ExportDescribe:
-		m := p.Manifest()
-		if m.ABI == 0 {
-			m.ABI = abi.Version
-		}
-		if m.Kind == "" {
-			m.Kind = abi.KindBilling
-		}
-		b, err := json.Marshal(m)
-		if err != nil {
-			return d.fail(err)
-		}
-		return abi.AppendField(append(d.out, abi.StatusOK), b)
+		return d.Describe(p.Manifest(), abi.KindBilling)
 	case abi.ExportQuote:
 		var in abi.QuoteIn
 		if err := in.Parse(input); err != nil {
-			return d.fail(err)
+			return d.Fail(err)
 		}
 		out, err := p.Quote(&in)
 		if err != nil {
-			return d.fail(err)
+			return d.Fail(err)
 		}
 		if out.Allow && out.Hold < 0 {
-			return d.fail(fmt.Errorf("billing: Quote returned a negative hold %d", out.Hold))
+			return d.Fail(fmt.Errorf("billing: Quote returned a negative hold %d", out.Hold))
 		}
 		if !out.Allow {
 			if out.Code == "" {
@@ -109,40 +103,22 @@ func (d *dispatcher) handle(p Policy, export string, input []byte) (res []byte) 
 				out.Reason = "the billing policy refused the call"
 			}
 		}
-		d.out = out.Append(append(d.out, abi.StatusOK))
-		return d.out
+		return d.Keep(out.Append(d.OK()))
 	case abi.ExportSettle:
 		var in abi.SettleIn
 		if err := in.Parse(input); err != nil {
-			return d.fail(err)
+			return d.Fail(err)
 		}
 		out, err := p.Settle(&in)
 		if err != nil {
-			return d.fail(err)
+			return d.Fail(err)
 		}
 		if out.Amount < 0 {
-			return d.fail(fmt.Errorf("billing: Settle returned a negative amount %d", out.Amount))
+			return d.Fail(fmt.Errorf("billing: Settle returned a negative amount %d", out.Amount))
 		}
-		d.out = out.Append(append(d.out, abi.StatusOK))
-		return d.out
+		return d.Keep(out.Append(d.OK()))
 	}
-	return d.fail(fmt.Errorf("billing: unknown export %q", export))
-}
-
-// fail encodes err as a StatusError result. An *abi.Error passes through;
-// any other error becomes a 502 plugin_error.
-func (d *dispatcher) fail(err error) []byte {
-	var ae *abi.Error
-	if !errors.As(err, &ae) {
-		ae = &abi.Error{Status: 502, Type: "plugin_error", Message: err.Error()}
-	}
-	b, jerr := json.Marshal(ae)
-	if jerr != nil {
-		b = []byte(`{"status":502,"type":"plugin_error","message":"unencodable error"}`)
-	}
-	d.out = append(d.out[:0], abi.StatusError)
-	d.out = abi.AppendField(d.out, b)
-	return d.out
+	return d.Fail(fmt.Errorf("billing: unknown export %q", export))
 }
 
 // Invoke runs export on p natively, exactly as the Wasm glue would: input is

@@ -6,19 +6,19 @@
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o NAME.wasm .
 //
-// The ABI glue (the exported functions, the allocator, the packed results,
-// panic recovery and the garbage-collector yield) lives in this package and is
-// compiled only for wasip1. Natively the same dispatch code runs through
-// [Invoke], so a plugin's tests exercise the exact bytes the host would send,
-// without a Wasm runtime.
+// The ABI glue (the exported functions, the allocator, the packed results
+// and the garbage-collector yield) is compiled only for wasip1: this package
+// declares the provider exports, and the part every plugin kind shares is in
+// sdk/internal/guest. Natively the same dispatch code, panic recovery
+// included, runs through [Invoke], so a plugin's tests exercise the exact
+// bytes the host would send, without a Wasm runtime.
 package provider
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/aignehub/hub/sdk/abi"
+	"github.com/aignehub/hub/sdk/internal/guest"
 )
 
 // Plugin is a provider adapter. Its methods are pure: no I/O, no clock, no
@@ -53,6 +53,16 @@ func Register(p Plugin) {
 	registered = p
 }
 
+var config guest.Config
+
+// Config returns the plugin's config JSON: the [plugins.NAME.config] table
+// of the operator's hub.toml, "{}" when there is none.
+func Config() []byte { return config.Get() }
+
+// Log writes a message to the host's log at level (abi.LogDebug..LogError).
+// Natively it writes to the standard logger.
+func Log(level int, msg string) { guest.Log(level, msg) }
+
 // Errorf returns an *abi.Error with the given status and type.
 func Errorf(status int, typ, format string, args ...any) *abi.Error {
 	return &abi.Error{Status: status, Type: typ, Message: fmt.Sprintf(format, args...)}
@@ -60,101 +70,60 @@ func Errorf(status int, typ, format string, args ...any) *abi.Error {
 
 // dispatcher holds the reusable buffers of one plugin instance.
 type dispatcher struct {
-	out      []byte
+	guest.Results
 	streamIn abi.StreamIn
 	stream   abi.StreamOut
 }
 
 // handle runs one export over its input record and returns the result bytes
-// (status byte + record). The result aliases d.out until the next call.
+// (status byte + record). The result aliases d's buffer until the next call.
 func (d *dispatcher) handle(p Plugin, export string, input []byte) (res []byte) {
-	d.out = d.out[:0]
-	defer func() {
-		if r := recover(); r != nil {
-			res = d.fail(&abi.Error{Status: 502, Type: "plugin_error", Message: fmt.Sprintf("plugin panic in %s: %v", export, r)})
-		}
-	}()
+	defer d.Recover(export, &res)
 	if p == nil {
-		return d.fail(&abi.Error{Status: 500, Type: "plugin_error", Message: "provider: no plugin registered"})
+		return d.Fail(&abi.Error{Status: 500, Type: "plugin_error", Message: "provider: no plugin registered"})
 	}
 	switch export {
 	case abi.ExportDescribe:
-		m := p.Manifest()
-		if m.ABI == 0 {
-			m.ABI = abi.Version
-		}
-		if m.Kind == "" {
-			m.Kind = abi.KindProvider
-		}
-		b, err := json.Marshal(m)
-		if err != nil {
-			return d.fail(err)
-		}
-		return abi.AppendField(append(d.out, abi.StatusOK), b)
+		return d.Describe(p.Manifest(), abi.KindProvider)
 	case abi.ExportRequest:
 		var in abi.RequestIn
 		if err := in.Parse(input); err != nil {
-			return d.fail(err)
+			return d.Fail(err)
 		}
 		out, err := p.Request(&in)
 		if err != nil {
-			return d.fail(err)
+			return d.Fail(err)
 		}
-		d.out = out.Append(append(d.out, abi.StatusOK))
-		return d.out
+		return d.Keep(out.Append(d.OK()))
 	case abi.ExportResponse:
 		var in abi.ResponseIn
 		if err := in.Parse(input); err != nil {
-			return d.fail(err)
+			return d.Fail(err)
 		}
 		out, err := p.Response(&in)
 		if err != nil {
-			return d.fail(err)
+			return d.Fail(err)
 		}
-		d.out = out.Append(append(d.out, abi.StatusOK))
-		return d.out
+		return d.Keep(out.Append(d.OK()))
 	case abi.ExportStreamEvent:
 		in := &d.streamIn
 		if err := in.Parse(input); err != nil {
-			return d.fail(err)
+			return d.Fail(err)
 		}
 		s := &d.stream
 		*s = abi.StreamOut{State: in.State, Chunks: s.Chunks[:0]}
 		for _, ev := range in.Events {
 			if err := p.StreamEvent(ev, s); err != nil {
-				s.Error = asABIError(err)
+				s.Error = guest.AsError(err)
 				break
 			}
 			if s.Flags&abi.StreamDone != 0 {
 				break
 			}
 		}
-		d.out = s.Append(append(d.out, abi.StatusOK))
-		return d.out
+		return d.Keep(s.Append(d.OK()))
 	}
-	return d.fail(fmt.Errorf("provider: unknown export %q", export))
-}
-
-// fail encodes err as a StatusError result. An *abi.Error passes through;
-// any other error becomes a 502 plugin_error.
-func (d *dispatcher) fail(err error) []byte {
-	b, jerr := json.Marshal(asABIError(err))
-	if jerr != nil {
-		b = []byte(`{"status":502,"type":"plugin_error","message":"unencodable error"}`)
-	}
-	d.out = append(d.out[:0], abi.StatusError)
-	d.out = abi.AppendField(d.out, b)
-	return d.out
-}
-
-// asABIError passes an *abi.Error through and makes any other error a 502
-// plugin_error.
-func asABIError(err error) *abi.Error {
-	var ae *abi.Error
-	if !errors.As(err, &ae) {
-		ae = &abi.Error{Status: 502, Type: "plugin_error", Message: err.Error()}
-	}
-	return ae
+	return d.Fail(fmt.Errorf("provider: unknown export %q", export))
 }
 
 // Invoke runs export on p natively, exactly as the Wasm glue would: input is
