@@ -3,11 +3,9 @@ package server
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -46,13 +44,12 @@ type RatesFunc func(ctx context.Context) (map[string]store.ModelRate, error)
 
 // aigneChat is POST /api/v2/chat.
 func (s *Server) aigneChat(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-	start := time.Now()
-	key, body, aerr := s.aigneRead(w, r)
+	call, aerr := s.readCall(w, r)
 	if aerr != nil {
 		aigne.WriteError(w, aerr)
 		return
 	}
-	chat, aerr := aigne.ChatToCanonical(body)
+	chat, aerr := aigne.ChatToCanonical(call.Body)
 	if aerr == nil {
 		_, aerr = parseChat(chat.Body) // the OpenAI surface's rules hold for what is sent upstream
 	}
@@ -60,37 +57,30 @@ func (s *Server) aigneChat(w http.ResponseWriter, r *http.Request, _ httprouter.
 		aigne.WriteError(w, aerr)
 		return
 	}
-	sink := &aigneSink{w: w, rc: http.NewResponseController(w), json: chat.JSON}
+	sink := &aigneSink{eventStream: newEventStream(w), json: chat.JSON}
 	if chat.Stream {
 		sink.enc = aigne.NewStreamEncoder(chat.JSON)
 	}
-	s.opts.Engine.Serve(r.Context(), &proxy.Call{
-		RequestID:    w.Header().Get("X-Request-Id"),
-		Key:          key,
-		API:          abi.APIChatCompletions,
-		Model:        chat.Model,
-		Stream:       chat.Stream,
-		IncludeUsage: chat.Stream, // the usage delta
-		Body:         chat.Body,
-		Start:        start,
-	}, sink)
+	call.API, call.Model, call.Body = abi.APIChatCompletions, chat.Model, chat.Body
+	call.Stream = chat.Stream
+	call.IncludeUsage = chat.Stream // the usage delta
+	s.opts.Engine.Serve(r.Context(), call, sink)
 }
 
 // aigneChatCompletions is POST /api/v2/chat/completions and
 // /api/v2/completions, the legacy format.
 func (s *Server) aigneChatCompletions(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-	start := time.Now()
 	events := strings.Contains(r.Header.Get("Accept"), "text/event-stream")
-	sink := &legacySink{w: w, rc: http.NewResponseController(w), mode: aigne.LegacyJSON}
+	sink := &legacySink{eventStream: newEventStream(w), mode: aigne.LegacyJSON}
 	if events {
 		sink.mode = aigne.LegacyEvents
 	}
-	key, body, aerr := s.aigneRead(w, r)
+	call, aerr := s.readCall(w, r)
 	if aerr != nil {
 		sink.WriteError(aerr)
 		return
 	}
-	req, aerr := aigne.LegacyToCanonical(body, events)
+	req, aerr := aigne.LegacyToCanonical(call.Body, events)
 	if aerr == nil {
 		_, aerr = parseChat(req.Body)
 	}
@@ -103,27 +93,19 @@ func (s *Server) aigneChatCompletions(w http.ResponseWriter, r *http.Request, _ 
 	if stream {
 		sink.enc = aigne.NewLegacyStreamEncoder(req.Mode)
 	}
-	s.opts.Engine.Serve(r.Context(), &proxy.Call{
-		RequestID:    w.Header().Get("X-Request-Id"),
-		Key:          key,
-		API:          abi.APIChatCompletions,
-		Model:        req.Model,
-		Stream:       stream,
-		IncludeUsage: stream,
-		Body:         req.Body,
-		Start:        start,
-	}, sink)
+	call.API, call.Model, call.Body = abi.APIChatCompletions, req.Model, req.Body
+	call.Stream, call.IncludeUsage = stream, stream
+	s.opts.Engine.Serve(r.Context(), call, sink)
 }
 
 // aigneEmbeddings is POST /api/v2/embeddings.
 func (s *Server) aigneEmbeddings(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-	start := time.Now()
-	key, body, aerr := s.aigneRead(w, r)
+	call, aerr := s.readCall(w, r)
 	if aerr != nil {
 		aigne.WriteError(w, aerr)
 		return
 	}
-	canonical, model, aerr := aigne.EmbeddingsToCanonical(body)
+	canonical, model, aerr := aigne.EmbeddingsToCanonical(call.Body)
 	if aerr == nil {
 		_, aerr = parseEmbeddings(canonical)
 	}
@@ -131,8 +113,8 @@ func (s *Server) aigneEmbeddings(w http.ResponseWriter, r *http.Request, _ httpr
 		aigne.WriteError(w, aerr)
 		return
 	}
-	s.opts.Engine.Serve(r.Context(), &proxy.Call{RequestID: w.Header().Get("X-Request-Id"), Key: key,
-		API: abi.APIEmbeddings, Model: model, Body: canonical, Start: start},
+	call.API, call.Model, call.Body = abi.APIEmbeddings, model, canonical
+	s.opts.Engine.Serve(r.Context(), call,
 		&aigneWholeSink{w: w, convert: func(b []byte, _ *int64) ([]byte, error) { return aigne.EmbeddingsOutput(b) }})
 }
 
@@ -149,13 +131,12 @@ func (s *Server) aigneImageGenerations(w http.ResponseWriter, r *http.Request, _
 
 func (s *Server) aigneImages(w http.ResponseWriter, r *http.Request, parse func([]byte) (aigne.Image, *apierr.Error),
 	output func([]byte, aigne.Image, *int64) ([]byte, error)) {
-	start := time.Now()
-	key, body, aerr := s.aigneRead(w, r)
+	call, aerr := s.readCall(w, r)
 	if aerr != nil {
 		aigne.WriteError(w, aerr)
 		return
 	}
-	img, aerr := parse(body)
+	img, aerr := parse(call.Body)
 	if aerr == nil {
 		_, aerr = parseImages(img.Body)
 	}
@@ -163,8 +144,8 @@ func (s *Server) aigneImages(w http.ResponseWriter, r *http.Request, parse func(
 		aigne.WriteError(w, aerr)
 		return
 	}
-	s.opts.Engine.Serve(r.Context(), &proxy.Call{RequestID: w.Header().Get("X-Request-Id"), Key: key,
-		API: abi.APIImages, Model: img.Model, Body: img.Body, Start: start},
+	call.API, call.Model, call.Body = abi.APIImages, img.Model, img.Body
+	s.opts.Engine.Serve(r.Context(), call,
 		&aigneWholeSink{w: w, convert: func(b []byte, credits *int64) ([]byte, error) { return output(b, img, credits) }})
 }
 
@@ -299,43 +280,14 @@ func (s *Server) aigneBlocklet(w http.ResponseWriter, r *http.Request, _ httprou
 	w.Write(b.Script())
 }
 
-// aigneRead authenticates the caller and reads the request body.
-func (s *Server) aigneRead(w http.ResponseWriter, r *http.Request) (store.APIKey, []byte, *apierr.Error) {
-	key, err := s.opts.Auth.Authenticate(r.Context(), r)
-	if err != nil {
-		return key, nil, apierr.From(err)
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxRequestBody))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return key, nil, apierr.TooLarge(mbe.Limit)
-		}
-		return key, nil, apierr.BadRequest("", "Could not read the request body.")
-	}
-	return key, body, nil
-}
-
-// startEvents sends the status line and headers of an SSE answer.
-func startEvents(w http.ResponseWriter) {
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream; charset=utf-8")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-}
-
 // aigneSink renders canonical output for POST /api/v2/chat: the
 // ChatModelOutput JSON, or SSE deltas with a flush per batch; errors as
 // HTTP errors, or as "event: error" once the stream has started.
 type aigneSink struct {
-	w       http.ResponseWriter
-	rc      *http.ResponseController
+	eventStream
 	json    bool
 	enc     *aigne.StreamEncoder // nil for a non-stream call
 	credits *int64
-	buf     []byte
-	started bool
 }
 
 var _ proxy.Sink = (*aigneSink)(nil)
@@ -353,46 +305,24 @@ func (s *aigneSink) SetCredits(micro int64) {
 
 func (s *aigneSink) WriteResponse(body []byte) error {
 	out, err := aigne.ChatOutput(body, aigne.OutputOptions{JSON: s.json, Credits: s.credits})
-	if err != nil {
-		aigne.WriteError(s.w, apierr.Internal(err))
-		return nil
-	}
-	s.w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	s.w.WriteHeader(http.StatusOK)
-	_, err = s.w.Write(out)
-	return err
+	return writeAIGNE(s.w, out, err)
 }
 
 func (s *aigneSink) start() {
-	if s.started {
-		return
-	}
-	s.started = true
+	s.begin(sseContentType)
 	if s.enc == nil { // a stream the handler did not ask for; cannot happen
 		s.enc = aigne.NewStreamEncoder(s.json)
 	}
-	startEvents(s.w)
 }
 
 func (s *aigneSink) WriteChunk(chunk []byte) error {
 	s.start()
-	s.buf = s.enc.Chunk(s.buf[:0], chunk)
-	if len(s.buf) == 0 {
-		return nil
-	}
-	_, err := s.w.Write(s.buf)
-	return err
+	return s.chunk(s.enc, chunk)
 }
-
-func (s *aigneSink) Flush() error { return s.rc.Flush() }
 
 func (s *aigneSink) WriteDone() error {
 	s.start()
-	s.buf = s.enc.Done(s.buf[:0])
-	if _, err := s.w.Write(s.buf); err != nil {
-		return err
-	}
-	return s.rc.Flush()
+	return s.done(s.enc)
 }
 
 func (s *aigneSink) WriteError(e *apierr.Error) {
@@ -401,73 +331,43 @@ func (s *aigneSink) WriteError(e *apierr.Error) {
 		return
 	}
 	s.buf = aigne.AppendErrorEvent(s.buf[:0], e)
-	if _, err := s.w.Write(s.buf); err == nil {
-		s.rc.Flush()
-	}
+	s.sendFlush()
 }
 
 // legacySink renders canonical output for the legacy chat format in its
 // mode: JSON, SSE chunks, or bare text.
 type legacySink struct {
-	w       http.ResponseWriter
-	rc      *http.ResponseController
-	mode    aigne.LegacyMode
-	enc     *aigne.LegacyStreamEncoder
-	buf     []byte
-	started bool
+	eventStream
+	mode aigne.LegacyMode
+	enc  *aigne.LegacyStreamEncoder
 }
 
 var _ proxy.Sink = (*legacySink)(nil)
 
 func (s *legacySink) WriteResponse(body []byte) error {
 	out, err := aigne.LegacyOutput(body)
-	if err != nil {
-		aigne.WriteError(s.w, apierr.Internal(err))
-		return nil
-	}
-	s.w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	s.w.WriteHeader(http.StatusOK)
-	_, err = s.w.Write(out)
-	return err
+	return writeAIGNE(s.w, out, err)
 }
 
 func (s *legacySink) start() {
-	if s.started {
-		return
+	contentType := sseContentType
+	if s.mode == aigne.LegacyText {
+		contentType = "text/plain; charset=utf-8"
 	}
-	s.started = true
+	s.begin(contentType)
 	if s.enc == nil {
 		s.enc = aigne.NewLegacyStreamEncoder(s.mode)
 	}
-	if s.mode == aigne.LegacyText {
-		s.w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		s.w.Header().Set("Cache-Control", "no-cache")
-		s.w.Header().Set("X-Accel-Buffering", "no")
-		s.w.WriteHeader(http.StatusOK)
-		return
-	}
-	startEvents(s.w)
 }
 
 func (s *legacySink) WriteChunk(chunk []byte) error {
 	s.start()
-	s.buf = s.enc.Chunk(s.buf[:0], chunk)
-	if len(s.buf) == 0 {
-		return nil
-	}
-	_, err := s.w.Write(s.buf)
-	return err
+	return s.chunk(s.enc, chunk)
 }
-
-func (s *legacySink) Flush() error { return s.rc.Flush() }
 
 func (s *legacySink) WriteDone() error {
 	s.start()
-	s.buf = s.enc.Done(s.buf[:0])
-	if _, err := s.w.Write(s.buf); err != nil {
-		return err
-	}
-	return s.rc.Flush()
+	return s.done(s.enc)
 }
 
 // WriteError answers an event-stream client with an error event, even
@@ -481,9 +381,7 @@ func (s *legacySink) WriteError(e *apierr.Error) {
 	}
 	s.start()
 	s.buf = aigne.AppendLegacyError(s.buf[:0], s.mode, e)
-	if _, err := s.w.Write(s.buf); err == nil {
-		s.rc.Flush()
-	}
+	s.sendFlush()
 }
 
 // aigneWholeSink renders a non-stream canonical answer with convert
@@ -501,14 +399,7 @@ func (s *aigneWholeSink) SetCredits(micro int64) { s.credits = &micro }
 
 func (s *aigneWholeSink) WriteResponse(body []byte) error {
 	out, err := s.convert(body, s.credits)
-	if err != nil {
-		aigne.WriteError(s.w, apierr.Internal(err))
-		return nil
-	}
-	s.w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	s.w.WriteHeader(http.StatusOK)
-	_, err = s.w.Write(out)
-	return err
+	return writeAIGNE(s.w, out, err)
 }
 
 var errNoStream = errors.New("aigne: a stream chunk for a non-stream call")

@@ -6,21 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aignehub/hub/host/app"
-	"github.com/aignehub/hub/host/auth"
-	"github.com/aignehub/hub/host/config"
 	"github.com/aignehub/hub/host/emulator"
 	"github.com/aignehub/hub/host/server"
 	"github.com/aignehub/hub/store"
@@ -87,9 +79,7 @@ models = ["gpt-4o-mini"]
 
 // agHub is a running hub, a priced server on its engine, and keys.
 type agHub struct {
-	t      *testing.T
-	hub    *app.Hub
-	url    string // the hub
+	*testHub
 	priced string // a server with Options.Rates on the hub's engine
 	key    string // a user key with credits
 	broke  string // a user key of an account without credits
@@ -97,43 +87,9 @@ type agHub struct {
 
 func agStartHub(t *testing.T) *agHub {
 	t.Helper()
-	wasmDir := t.TempDir()
-	builtin := func(name string) ([]byte, error) {
-		out := filepath.Join(wasmDir, name+".wasm")
-		if _, err := os.Stat(out); err != nil {
-			cmd := exec.Command("go", "build", "-trimpath", "-buildmode=c-shared", "-o", out, "./plugins/"+name)
-			cmd.Dir = "../.."
-			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-			if msg, err := cmd.CombinedOutput(); err != nil {
-				return nil, fmt.Errorf("build %s: %v\n%s", name, err, msg)
-			}
-		}
-		return os.ReadFile(out)
-	}
-	es := httptest.NewServer(emulator.New(emulator.Options{Answer: agAnswer}))
-	t.Cleanup(es.Close)
-	dir := t.TempDir()
-	cfg, err := config.Parse([]byte(fmt.Sprintf(agHubTOML, filepath.Join(dir, "data"), es.URL)), filepath.Join(dir, "hub.toml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	ctx := context.Background()
-	hub, err := app.New(ctx, app.Options{Config: cfg, Logger: logger, Builtin: builtin, CacheDir: filepath.Join(wasmDir, "cache")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go hub.Serve(ln)
-	t.Cleanup(func() { hub.Shutdown(context.Background()) })
-
-	priced := httptest.NewServer(server.New(server.Options{Auth: hub.Auth(), Engine: hub.Engine(), Logger: logger,
+	h := &agHub{testHub: startHub(t, agHubTOML, emulator.New(emulator.Options{Answer: agAnswer}))}
+	hub := h.hub
+	priced := httptest.NewServer(server.New(server.Options{Auth: hub.Auth(), Engine: hub.Engine(), Logger: h.logger,
 		Rates: func(ctx context.Context) (map[string]store.ModelRate, error) {
 			rs, err := hub.Store().ListModelRates(ctx)
 			m := map[string]store.ModelRate{}
@@ -143,25 +99,14 @@ func agStartHub(t *testing.T) *agHub {
 			return m, err
 		}}))
 	t.Cleanup(priced.Close)
+	h.priced = priced.URL
 
-	h := &agHub{t: t, hub: hub, url: "http://" + ln.Addr().String(), priced: priced.URL}
-	newKey := func(account string) string {
-		acct, err := hub.Store().EnsureAccount(ctx, account)
-		if err != nil {
-			t.Fatal(err)
-		}
-		key, hash, prefix := auth.Generate()
-		if _, err := hub.Store().CreateAPIKey(ctx, store.APIKey{AccountID: acct.ID, Hash: hash, Prefix: prefix, Name: "aigne-" + account, Role: "user"}); err != nil {
-			t.Fatal(err)
-		}
-		if account == "default" {
-			if err := hub.Biller().Grant(ctx, acct.ID, 100_000_000, "test", time.Time{}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return key
+	key, acct := h.newKey("default", "aigne-default")
+	if err := hub.Biller().Grant(context.Background(), acct, 100_000_000, "test", time.Time{}); err != nil {
+		t.Fatal(err)
 	}
-	h.key, h.broke = newKey("default"), newKey("broke")
+	h.key = key
+	h.broke, _ = h.newKey("broke", "aigne-broke")
 	return h
 }
 
@@ -214,28 +159,6 @@ func agJSON(t *testing.T, b []byte) map[string]any {
 	return v
 }
 
-// call returns the recorded call for a request id.
-func (h *agHub) call(reqID string) store.Call {
-	h.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if err := h.hub.Recorder().Flush(context.Background()); err != nil {
-			h.t.Fatal(err)
-		}
-		calls, err := h.hub.Store().Calls(context.Background(), store.CallFilter{RequestID: reqID})
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		if len(calls) == 1 {
-			return calls[0]
-		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("call %s: %d records", reqID, len(calls))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // agRead reads a /api/v2/chat stream as @aigne/core does: SSE events, each
 // data JSON-parsed, "event: error" thrown as its message, the deltas merged
 // (delta.text appended, delta.json assigned). It also returns the raw
@@ -285,6 +208,20 @@ func agRead(t *testing.T, stream string) (map[string]any, []string, error) {
 		}
 	}
 	return out, events, nil
+}
+
+// agOutput is the chat output in b: a stream read as agRead does (an
+// error event fails the test), or the JSON object.
+func agOutput(t *testing.T, b []byte, stream bool) map[string]any {
+	t.Helper()
+	if !stream {
+		return agJSON(t, b)
+	}
+	out, _, err := agRead(t, string(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // agInvoke is the body BaseClient.__invoke posts for a chat model
@@ -373,15 +310,7 @@ func TestAIGNE(t *testing.T) {
 		msgs := `[{"role":"user","content":"What is the weather in Paris?"}]`
 		for _, stream := range []bool{false, true} {
 			b := agBody(t, h.do("POST", h.url+"/api/v2/chat", h.key, agInvoke("gpt-4o-mini", msgs, agTools, stream)), 200)
-			var out map[string]any
-			if stream {
-				var err error
-				if out, _, err = agRead(t, string(b)); err != nil {
-					t.Fatal(err)
-				}
-			} else {
-				out = agJSON(t, b)
-			}
+			out := agOutput(t, b, stream)
 			calls, _ := out["toolCalls"].([]any)
 			if len(calls) != 1 {
 				t.Fatalf("stream %v: %v", stream, out)
@@ -400,15 +329,7 @@ func TestAIGNE(t *testing.T) {
 		want := map[string]any{"answer": "Hello from the hub"}
 		for _, stream := range []bool{false, true} {
 			b := agBody(t, h.do("POST", h.url+"/api/v2/chat", h.key, agInvoke("ejson/gpt-4o-mini", agHello, rf, stream)), 200)
-			var out map[string]any
-			if stream {
-				var err error
-				if out, _, err = agRead(t, string(b)); err != nil {
-					t.Fatal(err)
-				}
-			} else {
-				out = agJSON(t, b)
-			}
+			out := agOutput(t, b, stream)
 			if !reflect.DeepEqual(out["json"], want) || out["text"] != nil {
 				t.Fatalf("stream %v: %v", stream, out)
 			}

@@ -2,24 +2,13 @@ package server_test
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/aignehub/hub/host/app"
-	"github.com/aignehub/hub/host/auth"
-	"github.com/aignehub/hub/host/config"
 	"github.com/aignehub/hub/host/emulator"
 	"github.com/aignehub/hub/store"
 )
@@ -82,9 +71,7 @@ models = ["gpt-4o-mini"]
 
 // anHub is a running hub, its emulator and a user key.
 type anHub struct {
-	t   *testing.T
-	hub *app.Hub
-	url string
+	*testHub
 	emu *emulator.Emulator
 	key string
 }
@@ -93,54 +80,9 @@ type anHub struct {
 // hub.
 func anStartHub(t *testing.T) *anHub {
 	t.Helper()
-	wasmDir := t.TempDir()
-	built := map[string]bool{}
-	builtin := func(name string) ([]byte, error) {
-		out := filepath.Join(wasmDir, name+".wasm")
-		if !built[name] {
-			cmd := exec.Command("go", "build", "-trimpath", "-buildmode=c-shared", "-o", out, "./plugins/"+name)
-			cmd.Dir = "../.."
-			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-			if msg, err := cmd.CombinedOutput(); err != nil {
-				return nil, fmt.Errorf("build %s: %v\n%s", name, err, msg)
-			}
-			built[name] = true
-		}
-		return os.ReadFile(out)
-	}
 	emu := emulator.New(emulator.Options{Record: true})
-	es := httptest.NewServer(emu)
-	t.Cleanup(es.Close)
-	dir := t.TempDir()
-	cfg, err := config.Parse([]byte(fmt.Sprintf(anHubTOML, filepath.Join(dir, "data"), es.URL)), filepath.Join(dir, "hub.toml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	hub, err := app.New(context.Background(), app.Options{Config: cfg, Logger: logger, Builtin: builtin, CacheDir: filepath.Join(wasmDir, "cache")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go hub.Serve(ln)
-	t.Cleanup(func() { hub.Shutdown(context.Background()) })
-	h := &anHub{t: t, hub: hub, url: "http://" + ln.Addr().String(), emu: emu}
-	ctx := context.Background()
-	acct, err := hub.Store().EnsureAccount(ctx, "default")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, hash, prefix := auth.Generate()
-	if _, err := hub.Store().CreateAPIKey(ctx, store.APIKey{AccountID: acct.ID, Hash: hash, Prefix: prefix, Name: "anthropic-test", Role: "user"}); err != nil {
-		t.Fatal(err)
-	}
-	h.key = key
+	h := &anHub{testHub: startHub(t, anHubTOML, emu), emu: emu}
+	h.key, _ = h.newKey("default", "anthropic-test")
 	return h
 }
 
@@ -163,28 +105,6 @@ func (h *anHub) post(key, path, body string, bearer bool) *http.Response {
 		h.t.Fatal(err)
 	}
 	return resp
-}
-
-// call returns the recorded call for a request id.
-func (h *anHub) call(reqID string) store.Call {
-	h.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if err := h.hub.Recorder().Flush(context.Background()); err != nil {
-			h.t.Fatal(err)
-		}
-		calls, err := h.hub.Store().Calls(context.Background(), store.CallFilter{RequestID: reqID})
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		if len(calls) == 1 {
-			return calls[0]
-		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("call %s: %d records", reqID, len(calls))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // anEvent is one SSE event.

@@ -3,8 +3,6 @@ package server
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -36,38 +34,18 @@ func (s *Server) imageGenerations(w http.ResponseWriter, r *http.Request, _ http
 // serveOpenAI runs one call of an OpenAI-surface API: authenticate, read
 // and validate the body with parse, then hand it to the engine.
 func (s *Server) serveOpenAI(w http.ResponseWriter, r *http.Request, api string, parse func([]byte) (chatRequest, *apierr.Error)) {
-	start := time.Now()
-	key, err := s.opts.Auth.Authenticate(r.Context(), r)
-	if err != nil {
-		apierr.WriteOpenAI(w, apierr.From(err))
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxRequestBody))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			apierr.WriteOpenAI(w, apierr.TooLarge(mbe.Limit))
-			return
-		}
-		apierr.WriteOpenAI(w, apierr.BadRequest("", "Could not read the request body."))
-		return
-	}
-	req, aerr := parse(body)
+	call, aerr := s.readCall(w, r)
 	if aerr != nil {
 		apierr.WriteOpenAI(w, aerr)
 		return
 	}
-	call := &proxy.Call{
-		RequestID:    w.Header().Get("X-Request-Id"),
-		Key:          key,
-		API:          api,
-		Model:        req.model,
-		Stream:       req.stream,
-		IncludeUsage: req.includeUsage,
-		Body:         body,
-		Start:        start,
+	req, aerr := parse(call.Body)
+	if aerr != nil {
+		apierr.WriteOpenAI(w, aerr)
+		return
 	}
-	s.opts.Engine.Serve(r.Context(), call, &openAISink{w: w, rc: http.NewResponseController(w)})
+	call.API, call.Model, call.Stream, call.IncludeUsage = api, req.model, req.stream, req.includeUsage
+	s.opts.Engine.Serve(r.Context(), call, &openAISink{eventStream: newEventStream(w)})
 }
 
 // chatRequest is what the hub itself needs from a chat request; the rest of
@@ -250,36 +228,18 @@ func jsonType(v gjson.Result) string {
 // OpenAI, so non-stream bodies and chunks pass through; streams are SSE with
 // a flush per event and end with "data: [DONE]".
 type openAISink struct {
-	w       http.ResponseWriter
-	rc      *http.ResponseController
-	buf     []byte
-	started bool
+	eventStream
 }
 
 var _ proxy.Sink = (*openAISink)(nil)
 
 func (s *openAISink) WriteResponse(body []byte) error {
-	s.w.Header().Set("Content-Type", "application/json")
-	s.w.WriteHeader(http.StatusOK)
-	_, err := s.w.Write(body)
-	return err
+	return writeBody(s.w, "application/json", body)
 }
 
-func (s *openAISink) start() {
-	if s.started {
-		return
-	}
-	s.started = true
-	h := s.w.Header()
-	h.Set("Content-Type", "text/event-stream; charset=utf-8")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	s.w.WriteHeader(http.StatusOK)
-}
-
-// event writes one SSE event; flush sends it.
-func (s *openAISink) event(data []byte) error {
-	s.start()
+// event starts the stream and puts one SSE event in buf.
+func (s *openAISink) event(data []byte) {
+	s.begin(sseContentType)
 	s.buf = append(s.buf[:0], "data: "...)
 	if bytes.IndexByte(data, '\n') < 0 {
 		s.buf = append(s.buf, data...)
@@ -287,19 +247,16 @@ func (s *openAISink) event(data []byte) error {
 		s.buf = append(s.buf, bytes.ReplaceAll(data, []byte("\n"), []byte("\ndata: "))...)
 	}
 	s.buf = append(s.buf, "\n\n"...)
-	_, err := s.w.Write(s.buf)
-	return err
 }
 
-func (s *openAISink) WriteChunk(chunk []byte) error { return s.event(chunk) }
-
-func (s *openAISink) Flush() error { return s.rc.Flush() }
+func (s *openAISink) WriteChunk(chunk []byte) error {
+	s.event(chunk)
+	return s.send()
+}
 
 func (s *openAISink) WriteDone() error {
-	if err := s.event([]byte("[DONE]")); err != nil {
-		return err
-	}
-	return s.rc.Flush()
+	s.event([]byte("[DONE]"))
+	return s.sendFlush()
 }
 
 func (s *openAISink) WriteError(e *apierr.Error) {
@@ -309,9 +266,8 @@ func (s *openAISink) WriteError(e *apierr.Error) {
 	}
 	// Mid-stream: the status line is gone; send the error as an event, as
 	// OpenAI does, and end the stream without [DONE] so clients see failure.
-	if s.event(apierr.OpenAIJSON(e)) == nil {
-		s.rc.Flush()
-	}
+	s.event(apierr.OpenAIJSON(e))
+	s.sendFlush()
 }
 
 // modelList builds the GET /v1/models body.

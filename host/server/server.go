@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -142,6 +143,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	s.router.ServeHTTP(w, r)
+}
+
+// readCall is the prelude of every call handler: it authenticates the
+// caller, reads the body (at most Options.MaxRequestBody) and returns the
+// call with its request id, key, body and start time; the handler sets the
+// rest, and writes an error in its surface's shape.
+func (s *Server) readCall(w http.ResponseWriter, r *http.Request) (*proxy.Call, *apierr.Error) {
+	start := time.Now()
+	key, err := s.opts.Auth.Authenticate(r.Context(), r)
+	if err != nil {
+		return nil, apierr.From(err)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxRequestBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, apierr.TooLarge(mbe.Limit)
+		}
+		return nil, apierr.BadRequest("", "Could not read the request body.")
+	}
+	return &proxy.Call{RequestID: w.Header().Get("X-Request-Id"), Key: key, Body: body, Start: start}, nil
 }
 
 // newRequestID returns "req_" and 32 hex digits, like OpenAI's ids.
