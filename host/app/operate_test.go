@@ -626,3 +626,51 @@ models = ["gpt-4o-mini"]
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A key with an allow-list lists only the models it may use, in either
+// shape.
+func TestModelListFollowsAllowList(t *testing.T) {
+	h := startOperateHub(t)
+	var k struct {
+		Key string `json:"key"`
+	}
+	h.adminJSON(h.adminKey(), "POST", "/api/admin/keys", `{"name":"narrow","allowed_models":["good/*","e500/gpt-4o-mini"]}`, 201, &k)
+	for _, anthropic := range []bool{false, true} {
+		req, _ := http.NewRequest("GET", h.url+"/v1/models", nil)
+		req.Header.Set("Authorization", "Bearer "+k.Key)
+		if anthropic {
+			req.Header.Set("Anthropic-Version", "2023-06-01")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var list struct {
+			Data []struct{ ID string } `json:"data"`
+		}
+		json.NewDecoder(resp.Body).Decode(&list)
+		resp.Body.Close()
+		var ids []string
+		for _, m := range list.Data {
+			ids = append(ids, m.ID)
+		}
+		if got := strings.Join(ids, ","); got != "e500/gpt-4o-mini,good/gpt-4o,good/gpt-4o-mini" {
+			t.Fatalf("anthropic=%v: models %s", anthropic, got)
+		}
+	}
+	// The unrestricted key still sees every model.
+	resp, _ := http.NewRequest("GET", h.url+"/v1/models", nil)
+	resp.Header.Set("Authorization", "Bearer "+h.key)
+	r, err := http.DefaultClient.Do(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all struct {
+		Data []struct{ ID string } `json:"data"`
+	}
+	json.NewDecoder(r.Body).Decode(&all)
+	r.Body.Close()
+	if len(all.Data) < 7 {
+		t.Fatalf("unrestricted key sees %d models", len(all.Data))
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/aignehub/hub/host/apierr"
+	"github.com/aignehub/hub/host/limits"
 	"github.com/aignehub/hub/host/proxy"
 	anthropicsurface "github.com/aignehub/hub/host/surface/anthropic"
 	"github.com/aignehub/hub/sdk/abi"
@@ -271,7 +272,9 @@ func (s *openAISink) WriteError(e *apierr.Error) {
 }
 
 // modelList builds the GET /v1/models body.
-func modelList(r *proxy.Router, created time.Time) []byte {
+// modelList is the model list in OpenAI's shape: every model keep accepts
+// (nil: every model).
+func modelList(r *proxy.Router, created time.Time, keep func(proxy.ModelInfo) bool) []byte {
 	type model struct {
 		ID      string `json:"id"`
 		Object  string `json:"object"`
@@ -283,6 +286,9 @@ func modelList(r *proxy.Router, created time.Time) []byte {
 		Data   []model `json:"data"`
 	}{Object: "list", Data: []model{}}
 	for _, m := range r.Models() {
+		if keep != nil && !keep(m) {
+			continue
+		}
 		list.Data = append(list.Data, model{ID: m.ID, Object: "model", Created: created.Unix(), OwnedBy: m.Provider})
 	}
 	b, _ := json.Marshal(list)
@@ -293,7 +299,8 @@ func modelList(r *proxy.Router, created time.Time) []byte {
 // the request carries anthropic-version (the Anthropic SDK's models.list).
 func (s *Server) listModels(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	anthropic := r.Header.Get("Anthropic-Version") != ""
-	if _, err := s.opts.Auth.Authenticate(r.Context(), r); err != nil {
+	key, err := s.opts.Auth.Authenticate(r.Context(), r)
+	if err != nil {
 		if anthropic {
 			anthropicsurface.WriteError(w, apierr.From(err), w.Header().Get("X-Request-Id"))
 			return
@@ -302,13 +309,23 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request, _ httprouter
 		return
 	}
 	rt := s.opts.Engine.Router()
+	w.Header().Set("Content-Type", "application/json")
+	if allowed := key.AllowedModels; len(allowed) > 0 {
+		// A key with an allow-list sees only the models it may use.
+		keep := func(m proxy.ModelInfo) bool { return limits.ModelAllowed(allowed, m.ID, m.Model) }
+		if anthropic {
+			w.Write(anthropicModelList(rt, s.created, keep))
+		} else {
+			w.Write(modelList(rt, s.created, keep))
+		}
+		return
+	}
 	mb := s.models.Load()
 	// A rebuilt router starts its version again: the cache is per router.
 	if v := rt.Version(); mb == nil || mb.router != rt || mb.version != v {
-		mb = &modelsBody{router: rt, version: v, body: modelList(rt, s.created), anthropic: anthropicModelList(rt, s.created)}
+		mb = &modelsBody{router: rt, version: v, body: modelList(rt, s.created, nil), anthropic: anthropicModelList(rt, s.created, nil)}
 		s.models.Store(mb)
 	}
-	w.Header().Set("Content-Type", "application/json")
 	if anthropic {
 		w.Write(mb.anthropic)
 		return
@@ -318,7 +335,7 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request, _ httprouter
 
 // anthropicModelList is the model list in Anthropic's shape: every model,
 // one page.
-func anthropicModelList(r *proxy.Router, created time.Time) []byte {
+func anthropicModelList(r *proxy.Router, created time.Time, keep func(proxy.ModelInfo) bool) []byte {
 	type model struct {
 		Type        string `json:"type"`
 		ID          string `json:"id"`
@@ -333,6 +350,9 @@ func anthropicModelList(r *proxy.Router, created time.Time) []byte {
 	}{Data: []model{}}
 	at := created.UTC().Format(time.RFC3339)
 	for _, m := range r.Models() {
+		if keep != nil && !keep(m) {
+			continue
+		}
 		list.Data = append(list.Data, model{Type: "model", ID: m.ID, DisplayName: m.ID, CreatedAt: at})
 	}
 	if n := len(list.Data); n > 0 {
