@@ -75,9 +75,9 @@
 // entries, updated in the transaction that posts them, and a user's
 // balance never goes below zero: an operation that would take it there
 // fails with [ErrInsufficientCredits] and writes nothing. ledger_seq
-// counts the transactions that touched an account, so that a hub caching
-// balances learns, with [Store.BalancesChangedSince], of changes made by
-// another process (a grant from the CLI). Operations with a request ID are
+// counts the transactions that touched an account; a hub caching
+// balances reads them back with [Store.Balances] to learn of changes made
+// by another process (a grant from the CLI). Operations with a request ID are
 // idempotent: a request has at most one transaction of each kind, and
 // applying one again reports a duplicate. The unsettled holds are kept in
 // ledger_holds, so that bounds checks and crash recovery

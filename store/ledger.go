@@ -974,27 +974,6 @@ func (s *Store) Balances(ctx context.Context, ids []int64) (map[int64]AccountBal
 	return out, nil
 }
 
-// BalancesChangedSince takes the ledger sequence numbers a cache holds, by
-// account id, and returns the balances of those accounts whose sequence
-// number is now different: the accounts another process (or this one)
-// has posted to since.
-func (s *Store) BalancesChangedSince(ctx context.Context, seqs map[int64]int64) (map[int64]AccountBalance, error) {
-	ids := make([]int64, 0, len(seqs))
-	for id := range seqs {
-		ids = append(ids, id)
-	}
-	all, err := s.Balances(ctx, ids)
-	if err != nil {
-		return nil, fmt.Errorf("balances changed: %w", err)
-	}
-	for id, b := range all {
-		if b.Seq == seqs[id] {
-			delete(all, id)
-		}
-	}
-	return all, nil
-}
-
 // A LedgerEntry is one leg of a ledger transaction.
 type LedgerEntry struct {
 	ID        int64

@@ -27,10 +27,6 @@ var accountsGroup = group{
 	},
 }
 
-func runAccounts(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return accountsGroup.run(ctx, args, stdout, stderr)
-}
-
 func accountTable(w io.Writer, as ...manage.AccountView) {
 	fmt.Fprintln(w, "ID\tNAME\tKEYS\tBALANCE\tCREATED")
 	for _, a := range as {
@@ -39,40 +35,23 @@ func accountTable(w io.Writer, as ...manage.AccountView) {
 }
 
 func accountsList(ctx context.Context, c *subcmd, args []string) error {
-	if _, err := c.parse(args); err != nil {
-		return err
-	}
-	ctx, env, err := c.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-	as, err := env.svc.ListAccounts(ctx)
-	if err != nil {
-		return err
-	}
-	return c.output(as, func(w io.Writer) { accountTable(w, as...) })
+	return c.query(ctx, args, nil, func(ctx context.Context, env *adminEnv, _ []string) error {
+		as, err := env.svc.ListAccounts(ctx)
+		if err != nil {
+			return err
+		}
+		return c.output(as, func(w io.Writer) { accountTable(w, as...) })
+	})
 }
 
 func accountsCreate(ctx context.Context, c *subcmd, args []string) error {
-	pos, err := c.parse(args, "NAME")
-	if err != nil {
-		return err
-	}
-	ctx, env, err := c.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-	a, err := env.svc.CreateAccount(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	if *c.json {
-		return writeJSON(c.stdout, a)
-	}
-	fmt.Fprintf(c.stdout, "created account %q (id %d), balance %s credits\n", a.Name, a.ID, a.BalanceCredits)
-	return nil
+	return c.query(ctx, args, []string{"NAME"}, func(ctx context.Context, env *adminEnv, pos []string) error {
+		a, err := env.svc.CreateAccount(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		return c.say(a, "created account %q (id %d), balance %s credits\n", a.Name, a.ID, a.BalanceCredits)
+	})
 }
 
 func accountsRename(ctx context.Context, c *subcmd, args []string) error {
@@ -84,18 +63,11 @@ func accountsRename(ctx context.Context, c *subcmd, args []string) error {
 	if err != nil {
 		return c.usageErr("ID %q is not a number", pos[0])
 	}
-	ctx, env, err := c.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-	a, err := env.svc.RenameAccount(ctx, id, pos[1])
-	if err != nil {
-		return err
-	}
-	if *c.json {
-		return writeJSON(c.stdout, a)
-	}
-	fmt.Fprintf(c.stdout, "renamed account %d to %q\n", a.ID, a.Name)
-	return nil
+	return c.withEnv(ctx, false, func(ctx context.Context, env *adminEnv) error {
+		a, err := env.svc.RenameAccount(ctx, id, pos[1])
+		if err != nil {
+			return err
+		}
+		return c.say(a, "renamed account %d to %q\n", a.ID, a.Name)
+	})
 }

@@ -22,12 +22,7 @@ RFC 3339 time or date (2025-01-31). --limit defaults to 100, at most 1000.
 Takes -config FILE (default $HUB_CONFIG or hub.toml) and -json.`
 
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
-		fmt.Fprintln(stdout, auditUsage)
-		return nil
-	}
-	c := newSubcmd("audit", auditUsage, stdout, stderr)
-	return c.fail(audit(ctx, c, args))
+	return runAlone(ctx, "audit", auditUsage, args, stdout, stderr, audit)
 }
 
 // parseSince reads --since: a positive duration back from now, an RFC 3339
@@ -68,12 +63,11 @@ func audit(ctx context.Context, c *subcmd, args []string) error {
 	if f.Limit <= 0 {
 		return c.usageErr("--limit must be positive")
 	}
-	ctx, env, err := c.open(ctx, false)
-	if err != nil {
+	var es []store.AuditEntry
+	err := c.withEnv(ctx, false, func(ctx context.Context, env *adminEnv) (err error) {
+		es, err = env.svc.ListAudit(ctx, f)
 		return err
-	}
-	defer env.Close()
-	es, err := env.svc.ListAudit(ctx, f)
+	})
 	if err != nil {
 		return err
 	}

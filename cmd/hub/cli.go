@@ -109,6 +109,19 @@ func (c *subcmd) fail(err error) error {
 	return &opError{op: c.name, err: err}
 }
 
+// runAlone runs a command without sub-commands, like `hub usage`: help,
+// -h or --help as the first argument print its usage; otherwise run gets
+// a subcmd named name.
+func runAlone(ctx context.Context, name, usage string, args []string, stdout, stderr io.Writer,
+	run func(ctx context.Context, c *subcmd, args []string) error) error {
+	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	c := newSubcmd(name, usage, stdout, stderr)
+	return c.fail(run(ctx, c, args))
+}
+
 // given returns the names of the flags set on the command line.
 func (c *subcmd) given() map[string]bool {
 	m := map[string]bool{}
@@ -124,6 +137,15 @@ func (c *subcmd) output(v any, table func(w io.Writer)) error {
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	table(tw)
 	return tw.Flush()
+}
+
+// say prints v as JSON with -json, else the text format makes.
+func (c *subcmd) say(v any, format string, args ...any) error {
+	if *c.json {
+		return writeJSON(c.stdout, v)
+	}
+	fmt.Fprintf(c.stdout, format, args...)
+	return nil
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -164,6 +186,29 @@ func (c *subcmd) open(ctx context.Context, keyring bool) (context.Context, *admi
 		}
 	}
 	return store.WithActor(ctx, cliActor()), &adminEnv{cfg: cfg, st: st, svc: manage.New(opts)}, nil
+}
+
+// withEnv opens the admin environment (see open), runs fn on it and
+// closes it.
+func (c *subcmd) withEnv(ctx context.Context, keyring bool, fn func(ctx context.Context, env *adminEnv) error) error {
+	ctx, env, err := c.open(ctx, keyring)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	return fn(ctx, env)
+}
+
+// query parses args for exactly the positional arguments named by want
+// (see parse), then runs fn on the admin environment, without the
+// keyring.
+func (c *subcmd) query(ctx context.Context, args []string, want []string,
+	fn func(ctx context.Context, env *adminEnv, pos []string) error) error {
+	pos, err := c.parse(args, want...)
+	if err != nil {
+		return err
+	}
+	return c.withEnv(ctx, false, func(ctx context.Context, env *adminEnv) error { return fn(ctx, env, pos) })
 }
 
 // loadKeyring loads the master keyring the way the hub does. It refuses

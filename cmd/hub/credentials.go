@@ -49,10 +49,6 @@ var credentialsGroup = group{
 	},
 }
 
-func runCredentials(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return credentialsGroup.run(ctx, args, stdout, stderr)
-}
-
 func credentialTable(w io.Writer, creds []manage.CredentialView) {
 	fmt.Fprintln(w, "ID\tNAME\tSOURCE\tHINT\tWEIGHT\tENABLED\tMANAGED BY\tUPDATED")
 	for _, cr := range creds {
@@ -62,20 +58,13 @@ func credentialTable(w io.Writer, creds []manage.CredentialView) {
 }
 
 func credentialsList(ctx context.Context, c *subcmd, args []string) error {
-	pos, err := c.parse(args, "PROVIDER")
-	if err != nil {
-		return err
-	}
-	ctx, env, err := c.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-	creds, err := env.svc.Credentials(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	return c.output(creds, func(w io.Writer) { credentialTable(w, creds) })
+	return c.query(ctx, args, []string{"PROVIDER"}, func(ctx context.Context, env *adminEnv, pos []string) error {
+		creds, err := env.svc.Credentials(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		return c.output(creds, func(w io.Writer) { credentialTable(w, creds) })
+	})
 }
 
 // describeCredential says what a credential is, secret masked.
@@ -111,20 +100,13 @@ func credentialsAdd(ctx context.Context, c *subcmd, args []string) error {
 	if *disable {
 		spec.Enabled = new(false)
 	}
-	ctx, env, err := c.open(ctx, *sf.stdin)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-	cr, err := env.svc.AddCredential(ctx, pos[0], spec)
-	if err != nil {
-		return err
-	}
-	if *c.json {
-		return writeJSON(c.stdout, cr)
-	}
-	fmt.Fprintf(c.stdout, "added credential %s\n", describeCredential(cr))
-	return nil
+	return c.withEnv(ctx, *sf.stdin, func(ctx context.Context, env *adminEnv) error {
+		cr, err := env.svc.AddCredential(ctx, pos[0], spec)
+		if err != nil {
+			return err
+		}
+		return c.say(cr, "added credential %s\n", describeCredential(cr))
+	})
 }
 
 // credentialID resolves a credential of provider given by ID or name.
@@ -162,48 +144,30 @@ func credentialsSet(ctx context.Context, c *subcmd, args []string) error {
 	if spec.Secret, err = sf.secret(c); err != nil {
 		return err
 	}
-	ctx, env, err := c.open(ctx, *sf.stdin)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-	id, err := credentialID(ctx, env, pos[0], pos[1])
-	if err != nil {
-		return err
-	}
-	cr, err := env.svc.UpdateCredential(ctx, pos[0], id, spec)
-	if err != nil {
-		return err
-	}
-	if *c.json {
-		return writeJSON(c.stdout, cr)
-	}
-	fmt.Fprintf(c.stdout, "updated credential %s\n", describeCredential(cr))
-	return nil
+	return c.withEnv(ctx, *sf.stdin, func(ctx context.Context, env *adminEnv) error {
+		id, err := credentialID(ctx, env, pos[0], pos[1])
+		if err != nil {
+			return err
+		}
+		cr, err := env.svc.UpdateCredential(ctx, pos[0], id, spec)
+		if err != nil {
+			return err
+		}
+		return c.say(cr, "updated credential %s\n", describeCredential(cr))
+	})
 }
 
 func credentialsRemove(ctx context.Context, c *subcmd, args []string) error {
-	pos, err := c.parse(args, "PROVIDER", "ID|NAME")
-	if err != nil {
-		return err
-	}
-	ctx, env, err := c.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-	id, err := credentialID(ctx, env, pos[0], pos[1])
-	if err != nil {
-		return err
-	}
-	if err := env.svc.DeleteCredential(ctx, pos[0], id); err != nil {
-		return err
-	}
-	if *c.json {
-		return writeJSON(c.stdout, map[string]any{"removed": id, "provider": pos[0]})
-	}
-	fmt.Fprintf(c.stdout, "removed credential %d of %s\n", id, pos[0])
-	return nil
+	return c.query(ctx, args, []string{"PROVIDER", "ID|NAME"}, func(ctx context.Context, env *adminEnv, pos []string) error {
+		id, err := credentialID(ctx, env, pos[0], pos[1])
+		if err != nil {
+			return err
+		}
+		if err := env.svc.DeleteCredential(ctx, pos[0], id); err != nil {
+			return err
+		}
+		return c.say(map[string]any{"removed": id, "provider": pos[0]}, "removed credential %d of %s\n", id, pos[0])
+	})
 }
 
 // A checkResult is the running hub's answer to a credential test.
@@ -224,12 +188,10 @@ func credentialsTest(ctx context.Context, c *subcmd, args []string) error {
 	}
 	id, err := strconv.ParseInt(pos[1], 10, 64)
 	if err != nil { // a name: look its ID up in the database
-		actx, env, err := c.open(ctx, false)
-		if err != nil {
+		err = c.withEnv(ctx, false, func(ctx context.Context, env *adminEnv) (err error) {
+			id, err = credentialID(ctx, env, pos[0], pos[1])
 			return err
-		}
-		id, err = credentialID(actx, env, pos[0], pos[1])
-		env.Close()
+		})
 		if err != nil {
 			return err
 		}
@@ -268,15 +230,11 @@ func credentialsTest(ctx context.Context, c *subcmd, args []string) error {
 }
 
 func credentialsRotate(ctx context.Context, c *subcmd, args []string) error {
-	if _, err := c.parse(args); err != nil {
+	var res secrets.RotateResult
+	err := c.query(ctx, args, nil, func(ctx context.Context, env *adminEnv, _ []string) (err error) {
+		res, err = env.svc.RotateMasterKey(ctx, env.cfg.DataDir, os.LookupEnv)
 		return err
-	}
-	ctx, env, err := c.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-	res, err := env.svc.RotateMasterKey(ctx, env.cfg.DataDir, os.LookupEnv)
+	})
 	if err != nil {
 		if errors.Is(err, secrets.ErrTampered) || errors.Is(err, secrets.ErrUnknownKey) {
 			return fmt.Errorf("%w (nothing was changed; fix or remove that credential, or restore its master key, and try again)", err)

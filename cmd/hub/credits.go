@@ -38,10 +38,6 @@ var creditsGroup = group{
 	},
 }
 
-func runCredits(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return creditsGroup.run(ctx, args, stdout, stderr)
-}
-
 const ledgerUsage = `usage:
   hub ledger verify
   hub ledger show ACCOUNT [--limit N] [--before ID]
@@ -60,10 +56,6 @@ var ledgerGroup = group{
 		"verify": ledgerVerify,
 		"show":   ledgerShow,
 	},
-}
-
-func runLedger(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return ledgerGroup.run(ctx, args, stdout, stderr)
 }
 
 // negativeRE is what a negative amount looks like.
@@ -142,36 +134,30 @@ func postCredits(ctx context.Context, c *subcmd, args []string, signed bool) err
 			return c.usageErr("%v", err)
 		}
 	}
-	ctx, env, err := c.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-	a, err := env.svc.ResolveAccount(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	verb := "granted"
-	if signed {
-		verb = "adjusted by"
-		err = env.svc.Adjust(ctx, a.ID, amount, *memo)
-	} else {
-		err = env.svc.Grant(ctx, a.ID, amount, *memo, until)
-	}
-	if err != nil {
-		return err
-	}
-	bal, err := env.svc.Balance(ctx, a.ID)
-	if err != nil {
-		return err
-	}
-	if *c.json {
-		return writeJSON(c.stdout, admin.CreditsResult{AccountID: a.ID, Amount: amount, AmountCredits: config.FormatCredits(amount),
-			Balance: bal, BalanceCredits: config.FormatCredits(bal)})
-	}
-	fmt.Fprintf(c.stdout, "account %q (id %d) %s %s credits; balance %s credits\n", a.Name, a.ID, verb,
-		config.FormatCredits(amount), config.FormatCredits(bal))
-	return nil
+	return c.withEnv(ctx, false, func(ctx context.Context, env *adminEnv) error {
+		a, err := env.svc.ResolveAccount(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		verb := "granted"
+		if signed {
+			verb = "adjusted by"
+			err = env.svc.Adjust(ctx, a.ID, amount, *memo)
+		} else {
+			err = env.svc.Grant(ctx, a.ID, amount, *memo, until)
+		}
+		if err != nil {
+			return err
+		}
+		bal, err := env.svc.Balance(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		return c.say(admin.CreditsResult{AccountID: a.ID, Amount: amount, AmountCredits: config.FormatCredits(amount),
+			Balance: bal, BalanceCredits: config.FormatCredits(bal)},
+			"account %q (id %d) %s %s credits; balance %s credits\n", a.Name, a.ID, verb,
+			config.FormatCredits(amount), config.FormatCredits(bal))
+	})
 }
 
 func creditsGrant(ctx context.Context, c *subcmd, args []string) error {
@@ -183,24 +169,13 @@ func creditsAdjust(ctx context.Context, c *subcmd, args []string) error {
 }
 
 func creditsBalance(ctx context.Context, c *subcmd, args []string) error {
-	pos, err := c.parse(args, "ACCOUNT")
-	if err != nil {
-		return err
-	}
-	ctx, env, err := c.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-	a, err := env.svc.ResolveAccount(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	if *c.json {
-		return writeJSON(c.stdout, a)
-	}
-	fmt.Fprintf(c.stdout, "account %q (id %d): %s credits (%d micro-credits)\n", a.Name, a.ID, a.BalanceCredits, a.Balance)
-	return nil
+	return c.query(ctx, args, []string{"ACCOUNT"}, func(ctx context.Context, env *adminEnv, pos []string) error {
+		a, err := env.svc.ResolveAccount(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		return c.say(a, "account %q (id %d): %s credits (%d micro-credits)\n", a.Name, a.ID, a.BalanceCredits, a.Balance)
+	})
 }
 
 // errLedgerProblems is the failure of a verification that found
@@ -208,15 +183,11 @@ func creditsBalance(ctx context.Context, c *subcmd, args []string) error {
 var errLedgerProblems = errors.New("the ledger is inconsistent")
 
 func ledgerVerify(ctx context.Context, c *subcmd, args []string) error {
-	if _, err := c.parse(args); err != nil {
+	var r store.VerifyReport
+	err := c.query(ctx, args, nil, func(ctx context.Context, env *adminEnv, _ []string) (err error) {
+		r, err = env.svc.VerifyLedger(ctx)
 		return err
-	}
-	ctx, env, err := c.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-	r, err := env.svc.VerifyLedger(ctx)
+	})
 	if err != nil {
 		return err
 	}
@@ -257,24 +228,21 @@ func ledgerShow(ctx context.Context, c *subcmd, args []string) error {
 	if *before < 0 {
 		return c.usageErr("--before must be positive")
 	}
-	ctx, env, err := c.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-	a, err := env.svc.ResolveAccount(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	es, err := env.svc.Ledger(ctx, store.LedgerFilter{AccountID: a.ID, Limit: min(*limit, 1000), BeforeID: *before})
-	if err != nil {
-		return err
-	}
-	return c.output(es, func(w io.Writer) {
-		fmt.Fprintf(w, "account %q (id %d), balance %s credits\n", a.Name, a.ID, a.BalanceCredits)
-		fmt.Fprintln(w, "ID\tAT\tKIND\tACCOUNT\tAMOUNT\tREQUEST\tMEMO")
-		for _, e := range es {
-			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, fmtTime(e.At), e.Kind, e.Account, e.AmountCredits, orDash(e.RequestID), orDash(e.Memo))
+	return c.withEnv(ctx, false, func(ctx context.Context, env *adminEnv) error {
+		a, err := env.svc.ResolveAccount(ctx, pos[0])
+		if err != nil {
+			return err
 		}
+		es, err := env.svc.Ledger(ctx, store.LedgerFilter{AccountID: a.ID, Limit: min(*limit, 1000), BeforeID: *before})
+		if err != nil {
+			return err
+		}
+		return c.output(es, func(w io.Writer) {
+			fmt.Fprintf(w, "account %q (id %d), balance %s credits\n", a.Name, a.ID, a.BalanceCredits)
+			fmt.Fprintln(w, "ID\tAT\tKIND\tACCOUNT\tAMOUNT\tREQUEST\tMEMO")
+			for _, e := range es {
+				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, fmtTime(e.At), e.Kind, e.Account, e.AmountCredits, orDash(e.RequestID), orDash(e.Memo))
+			}
+		})
 	})
 }

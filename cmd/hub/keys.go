@@ -40,10 +40,6 @@ var keysGroup = group{
 	},
 }
 
-func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return keysGroup.run(ctx, args, stdout, stderr)
-}
-
 // keyFlags are the limit flags of create and set.
 type keyFlags struct {
 	name, role, expires *string
@@ -98,21 +94,14 @@ func keysCreate(ctx context.Context, c *subcmd, args []string) error {
 		return c.usageErr("--name is required")
 	}
 	spec.Account = *account
-	ctx, env, err := c.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-	key, k, err := env.svc.CreateKey(ctx, spec)
-	if err != nil {
-		return err
-	}
-	if *c.json {
-		return writeJSON(c.stdout, createdKey{Key: key, KeyView: k})
-	}
-	fmt.Fprintf(c.stdout, "created %s key %q (id %d, account %s); it is shown only once:\n", k.Role, k.Name, k.ID, k.Account)
-	fmt.Fprintln(c.stdout, key)
-	return nil
+	return c.withEnv(ctx, false, func(ctx context.Context, env *adminEnv) error {
+		key, k, err := env.svc.CreateKey(ctx, spec)
+		if err != nil {
+			return err
+		}
+		return c.say(createdKey{Key: key, KeyView: k}, "created %s key %q (id %d, account %s); it is shown only once:\n%s\n",
+			k.Role, k.Name, k.ID, k.Account, key)
+	})
 }
 
 // accountID returns the ID of the account called name.
@@ -131,31 +120,26 @@ func accountID(ctx context.Context, env *adminEnv, name string) (int64, error) {
 
 func keysList(ctx context.Context, c *subcmd, args []string) error {
 	account := c.fs.String("account", "", "list only the keys of this `account`")
-	if _, err := c.parse(args); err != nil {
-		return err
-	}
-	ctx, env, err := c.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-	var id int64
-	if *account != "" {
-		if id, err = accountID(ctx, env, *account); err != nil {
+	return c.query(ctx, args, nil, func(ctx context.Context, env *adminEnv, _ []string) error {
+		var id int64
+		if *account != "" {
+			var err error
+			if id, err = accountID(ctx, env, *account); err != nil {
+				return err
+			}
+		}
+		keys, err := env.svc.ListKeys(ctx, id)
+		if err != nil {
 			return err
 		}
-	}
-	keys, err := env.svc.ListKeys(ctx, id)
-	if err != nil {
-		return err
-	}
-	return c.output(keys, func(w io.Writer) {
-		fmt.Fprintln(w, "ID\tPREFIX\tNAME\tROLE\tACCOUNT\tMODELS\tRPM\tTPM\tCONCURRENCY\tCREATED\tEXPIRES\tSTATUS")
-		for _, k := range keys {
-			fmt.Fprintf(w, "%d\t%s…\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Prefix, k.Name, k.Role, k.Account,
-				allowed(k.AllowedModels), limit(k.RPM), limit(k.TPM), limit(k.MaxConcurrency),
-				fmtTime(k.CreatedAt), fmtTimePtr(k.ExpiresAt), status(k))
-		}
+		return c.output(keys, func(w io.Writer) {
+			fmt.Fprintln(w, "ID\tPREFIX\tNAME\tROLE\tACCOUNT\tMODELS\tRPM\tTPM\tCONCURRENCY\tCREATED\tEXPIRES\tSTATUS")
+			for _, k := range keys {
+				fmt.Fprintf(w, "%d\t%s…\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Prefix, k.Name, k.Role, k.Account,
+					allowed(k.AllowedModels), limit(k.RPM), limit(k.TPM), limit(k.MaxConcurrency),
+					fmtTime(k.CreatedAt), fmtTimePtr(k.ExpiresAt), status(k))
+			}
+		})
 	})
 }
 
@@ -202,25 +186,22 @@ func keyID(ctx context.Context, env *adminEnv, arg string) (int64, error) {
 	return k.ID, err
 }
 
-func keysShow(ctx context.Context, c *subcmd, args []string) error {
-	pos, err := c.parse(args, "ID|PREFIX|NAME")
-	if err != nil {
-		return err
-	}
-	ctx, env, err := c.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-	id, err := keyID(ctx, env, pos[0])
-	if err != nil {
-		return err
-	}
-	k, err := env.svc.Key(ctx, id)
+// showKey outputs k unless err.
+func (c *subcmd) showKey(k manage.KeyView, err error) error {
 	if err != nil {
 		return err
 	}
 	return c.output(k, func(w io.Writer) { showKey(w, k) })
+}
+
+func keysShow(ctx context.Context, c *subcmd, args []string) error {
+	return c.query(ctx, args, []string{"ID|PREFIX|NAME"}, func(ctx context.Context, env *adminEnv, pos []string) error {
+		id, err := keyID(ctx, env, pos[0])
+		if err != nil {
+			return err
+		}
+		return c.showKey(env.svc.Key(ctx, id))
+	})
 }
 
 func keysSet(ctx context.Context, c *subcmd, args []string) error {
@@ -240,42 +221,24 @@ func keysSet(ctx context.Context, c *subcmd, args []string) error {
 	if spec == (manage.KeySpec{}) {
 		return c.usageErr("nothing to change")
 	}
-	ctx, env, err := c.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-	id, err := keyID(ctx, env, pos[0])
-	if err != nil {
-		return err
-	}
-	k, err := env.svc.UpdateKey(ctx, id, spec)
-	if err != nil {
-		return err
-	}
-	return c.output(k, func(w io.Writer) { showKey(w, k) })
+	return c.withEnv(ctx, false, func(ctx context.Context, env *adminEnv) error {
+		id, err := keyID(ctx, env, pos[0])
+		if err != nil {
+			return err
+		}
+		return c.showKey(env.svc.UpdateKey(ctx, id, spec))
+	})
 }
 
 func keysRevoke(ctx context.Context, c *subcmd, args []string) error {
-	pos, err := c.parse(args, "ID|PREFIX|NAME")
-	if err != nil {
-		return err
-	}
-	ctx, env, err := c.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-	id, err := keyID(ctx, env, pos[0])
-	if err == nil {
-		err = env.svc.RevokeKey(ctx, id)
-	}
-	if err != nil {
-		return fmt.Errorf("revoke %s: %w", pos[0], err)
-	}
-	if *c.json {
-		return writeJSON(c.stdout, map[string]any{"revoked": id})
-	}
-	fmt.Fprintf(c.stdout, "revoked key %d\n", id)
-	return nil
+	return c.query(ctx, args, []string{"ID|PREFIX|NAME"}, func(ctx context.Context, env *adminEnv, pos []string) error {
+		id, err := keyID(ctx, env, pos[0])
+		if err == nil {
+			err = env.svc.RevokeKey(ctx, id)
+		}
+		if err != nil {
+			return fmt.Errorf("revoke %s: %w", pos[0], err)
+		}
+		return c.say(map[string]any{"revoked": id}, "revoked key %d\n", id)
+	})
 }

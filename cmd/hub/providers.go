@@ -39,29 +39,19 @@ var providersGroup = group{
 	},
 }
 
-func runProviders(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return providersGroup.run(ctx, args, stdout, stderr)
-}
-
 func providersList(ctx context.Context, c *subcmd, args []string) error {
-	if _, err := c.parse(args); err != nil {
-		return err
-	}
-	ctx, env, err := c.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-	ps, err := env.svc.ListProviders(ctx)
-	if err != nil {
-		return err
-	}
-	return c.output(ps, func(w io.Writer) {
-		fmt.Fprintln(w, "NAME\tPLUGIN\tBASE URL\tMODELS\tENABLED\tMANAGED BY\tCREDENTIALS")
-		for _, p := range ps {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", p.Name, p.Plugin, p.BaseURL, models(p.Models),
-				yesNo(p.Enabled), p.ManagedBy, len(p.Credentials))
+	return c.query(ctx, args, nil, func(ctx context.Context, env *adminEnv, _ []string) error {
+		ps, err := env.svc.ListProviders(ctx)
+		if err != nil {
+			return err
 		}
+		return c.output(ps, func(w io.Writer) {
+			fmt.Fprintln(w, "NAME\tPLUGIN\tBASE URL\tMODELS\tENABLED\tMANAGED BY\tCREDENTIALS")
+			for _, p := range ps {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", p.Name, p.Plugin, p.BaseURL, models(p.Models),
+					yesNo(p.Enabled), p.ManagedBy, len(p.Credentials))
+			}
+		})
 	})
 }
 
@@ -74,16 +64,13 @@ func models(ms []string) string {
 }
 
 func providersShow(ctx context.Context, c *subcmd, args []string) error {
-	pos, err := c.parse(args, "NAME")
-	if err != nil {
-		return err
-	}
-	ctx, env, err := c.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-	p, err := env.svc.Provider(ctx, pos[0])
+	return c.query(ctx, args, []string{"NAME"}, func(ctx context.Context, env *adminEnv, pos []string) error {
+		return c.showProvider(env.svc.Provider(ctx, pos[0]))
+	})
+}
+
+// showProvider outputs p unless err.
+func (c *subcmd) showProvider(p manage.ProviderView, err error) error {
 	if err != nil {
 		return err
 	}
@@ -194,23 +181,17 @@ func providersAdd(ctx context.Context, c *subcmd, args []string) error {
 		return err
 	}
 	spec.Name, spec.Plugin = name, plugin
-	ctx, env, err := c.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-	p, err := env.svc.CreateProvider(ctx, spec)
-	if err != nil {
-		return err
-	}
-	if *c.json {
-		return writeJSON(c.stdout, p)
-	}
-	fmt.Fprintf(c.stdout, "created provider %s (plugin %s, %s)\n", p.Name, p.Plugin, p.BaseURL)
-	if len(p.Credentials) == 0 {
-		fmt.Fprintf(c.stdout, "add its credentials with: hub credentials add %s --secret-stdin (or --secret-env NAME)\n", p.Name)
-	}
-	return nil
+	return c.withEnv(ctx, false, func(ctx context.Context, env *adminEnv) error {
+		p, err := env.svc.CreateProvider(ctx, spec)
+		if err != nil {
+			return err
+		}
+		format := "created provider %s (plugin %s, %s)\n"
+		if len(p.Credentials) == 0 {
+			format += "add its credentials with: hub credentials add %[1]s --secret-stdin (or --secret-env NAME)\n"
+		}
+		return c.say(p, format, p.Name, p.Plugin, p.BaseURL)
+	})
 }
 
 func providersSet(ctx context.Context, c *subcmd, args []string) error {
@@ -233,34 +214,16 @@ func providersSet(ctx context.Context, c *subcmd, args []string) error {
 	if spec.BaseURL == nil && spec.Region == nil && spec.Models == nil && spec.Options == nil && spec.Enabled == nil {
 		return c.usageErr("nothing to change")
 	}
-	ctx, env, err := c.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-	p, err := env.svc.UpdateProvider(ctx, pos[0], spec)
-	if err != nil {
-		return err
-	}
-	return c.output(p, func(w io.Writer) { showProvider(w, p) })
+	return c.withEnv(ctx, false, func(ctx context.Context, env *adminEnv) error {
+		return c.showProvider(env.svc.UpdateProvider(ctx, pos[0], spec))
+	})
 }
 
 func providersRemove(ctx context.Context, c *subcmd, args []string) error {
-	pos, err := c.parse(args, "NAME")
-	if err != nil {
-		return err
-	}
-	ctx, env, err := c.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-	if err := env.svc.DeleteProvider(ctx, pos[0]); err != nil {
-		return err
-	}
-	if *c.json {
-		return writeJSON(c.stdout, map[string]any{"removed": pos[0]})
-	}
-	fmt.Fprintf(c.stdout, "removed provider %s and its credentials\n", pos[0])
-	return nil
+	return c.query(ctx, args, []string{"NAME"}, func(ctx context.Context, env *adminEnv, pos []string) error {
+		if err := env.svc.DeleteProvider(ctx, pos[0]); err != nil {
+			return err
+		}
+		return c.say(map[string]any{"removed": pos[0]}, "removed provider %s and its credentials\n", pos[0])
+	})
 }

@@ -34,10 +34,6 @@ var ratesGroup = group{
 	},
 }
 
-func runRates(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return ratesGroup.run(ctx, args, stdout, stderr)
-}
-
 func rateViews(rs []store.ModelRate) []manage.RateView {
 	out := make([]manage.RateView, 0, len(rs))
 	for _, r := range rs {
@@ -56,19 +52,13 @@ func rateTable(w io.Writer, rs ...store.ModelRate) {
 }
 
 func ratesList(ctx context.Context, c *subcmd, args []string) error {
-	if _, err := c.parse(args); err != nil {
-		return err
-	}
-	ctx, env, err := c.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-	rs, err := env.svc.ListRates(ctx)
-	if err != nil {
-		return err
-	}
-	return c.output(rateViews(rs), func(w io.Writer) { rateTable(w, rs...) })
+	return c.query(ctx, args, nil, func(ctx context.Context, env *adminEnv, _ []string) error {
+		rs, err := env.svc.ListRates(ctx)
+		if err != nil {
+			return err
+		}
+		return c.output(rateViews(rs), func(w io.Writer) { rateTable(w, rs...) })
+	})
 }
 
 func ratesSet(ctx context.Context, c *subcmd, args []string) error {
@@ -110,44 +100,30 @@ func ratesSet(ctx context.Context, c *subcmd, args []string) error {
 		}
 		parsed[i] = n
 	}
-	ctx, env, err := c.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-	r, err := env.svc.Rate(ctx, pos[0])
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		r = store.ModelRate{Model: pos[0]}
-	case err != nil:
-		return err
-	}
-	for i, n := range parsed {
-		*amounts[i].field(&r) = n
-	}
-	r, err = env.svc.SetRate(ctx, r)
-	if err != nil {
-		return err
-	}
-	return c.output(manage.NewRateView(r), func(w io.Writer) { rateTable(w, r) })
+	return c.withEnv(ctx, false, func(ctx context.Context, env *adminEnv) error {
+		r, err := env.svc.Rate(ctx, pos[0])
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			r = store.ModelRate{Model: pos[0]}
+		case err != nil:
+			return err
+		}
+		for i, n := range parsed {
+			*amounts[i].field(&r) = n
+		}
+		r, err = env.svc.SetRate(ctx, r)
+		if err != nil {
+			return err
+		}
+		return c.output(manage.NewRateView(r), func(w io.Writer) { rateTable(w, r) })
+	})
 }
 
 func ratesRemove(ctx context.Context, c *subcmd, args []string) error {
-	pos, err := c.parse(args, "MODEL")
-	if err != nil {
-		return err
-	}
-	ctx, env, err := c.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-	if err := env.svc.DeleteRate(ctx, pos[0]); err != nil {
-		return err
-	}
-	if *c.json {
-		return writeJSON(c.stdout, map[string]any{"removed": pos[0]})
-	}
-	fmt.Fprintf(c.stdout, "removed the rate of %s\n", pos[0])
-	return nil
+	return c.query(ctx, args, []string{"MODEL"}, func(ctx context.Context, env *adminEnv, pos []string) error {
+		if err := env.svc.DeleteRate(ctx, pos[0]); err != nil {
+			return err
+		}
+		return c.say(map[string]any{"removed": pos[0]}, "removed the rate of %s\n", pos[0])
+	})
 }

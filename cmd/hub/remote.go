@@ -166,21 +166,30 @@ func runPlugins(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return c.fail(pluginsList(ctx, c, args))
 }
 
-func pluginsList(ctx context.Context, c *subcmd, args []string) error {
+// getRemote takes --hub, asks the running hub for path and returns its
+// answer; with -json it prints the answer itself and returns done.
+func (c *subcmd) getRemote(ctx context.Context, args []string, path string) (raw json.RawMessage, done bool, err error) {
 	rf := addRemoteFlags(c.fs)
 	if _, err := c.parse(args); err != nil {
-		return err
+		return nil, true, err
 	}
 	client, err := rf.client(c)
 	if err != nil {
-		return err
+		return nil, true, err
 	}
-	raw, err := client.call(ctx, "GET", "/api/admin/plugins")
-	if err != nil {
-		return err
+	if raw, err = client.call(ctx, "GET", path); err != nil {
+		return nil, true, err
 	}
 	if *c.json {
-		return writeJSON(c.stdout, raw)
+		return nil, true, writeJSON(c.stdout, raw)
+	}
+	return raw, false, nil
+}
+
+func pluginsList(ctx context.Context, c *subcmd, args []string) error {
+	raw, done, err := c.getRemote(ctx, args, "/api/admin/plugins")
+	if done {
+		return err
 	}
 	var ps []pluginInfo
 	if err := json.Unmarshal(raw, &ps); err != nil {
@@ -237,20 +246,9 @@ func runState(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 func state(ctx context.Context, c *subcmd, args []string) error {
-	rf := addRemoteFlags(c.fs)
-	if _, err := c.parse(args); err != nil {
+	raw, done, err := c.getRemote(ctx, args, "/api/admin/state")
+	if done {
 		return err
-	}
-	client, err := rf.client(c)
-	if err != nil {
-		return err
-	}
-	raw, err := client.call(ctx, "GET", "/api/admin/state")
-	if err != nil {
-		return err
-	}
-	if *c.json {
-		return writeJSON(c.stdout, raw)
 	}
 	var ps []providerState
 	if err := json.Unmarshal(raw, &ps); err != nil {

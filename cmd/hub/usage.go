@@ -27,12 +27,7 @@ start is in [since, until). --since and --until are a duration back from now
 Takes -config FILE (default $HUB_CONFIG or hub.toml).`
 
 func runUsage(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
-		fmt.Fprintln(stdout, usageUsage)
-		return nil
-	}
-	c := newSubcmd("usage", usageUsage, stdout, stderr)
-	return c.fail(usageCmd(ctx, c, args))
+	return runAlone(ctx, "usage", usageUsage, args, stdout, stderr, usageCmd)
 }
 
 // rangeFlags are --since and --until.
@@ -96,22 +91,19 @@ func usageCmd(ctx context.Context, c *subcmd, args []string) error {
 	if *csv && *c.json {
 		return c.usageErr("give --csv or -json, not both")
 	}
-	ctx, env, err := c.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-	if f.AccountID, err = accountFilter(ctx, env, *account); err != nil {
-		return err
-	}
-	if *csv {
-		return env.svc.WriteUsageCSV(ctx, c.stdout, f)
-	}
-	rows, err := env.svc.Usage(ctx, f)
-	if err != nil {
-		return err
-	}
-	return c.output(rows, func(w io.Writer) { usageTable(w, f.GroupBy, rows) })
+	return c.withEnv(ctx, false, func(ctx context.Context, env *adminEnv) (err error) {
+		if f.AccountID, err = accountFilter(ctx, env, *account); err != nil {
+			return err
+		}
+		if *csv {
+			return env.svc.WriteUsageCSV(ctx, c.stdout, f)
+		}
+		rows, err := env.svc.Usage(ctx, f)
+		if err != nil {
+			return err
+		}
+		return c.output(rows, func(w io.Writer) { usageTable(w, f.GroupBy, rows) })
+	})
 }
 
 // usageTable prints usage rows with a column per dimension grouped by.
@@ -182,10 +174,6 @@ var callsGroup = group{
 	},
 }
 
-func runCalls(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return callsGroup.run(ctx, args, stdout, stderr)
-}
-
 func callsExport(ctx context.Context, c *subcmd, args []string) error {
 	rf := addRangeFlags(c)
 	var f store.CallFilter
@@ -209,55 +197,47 @@ func callsExport(ctx context.Context, c *subcmd, args []string) error {
 	if f.Since, f.Until, err = rf.parse(c, time.Now()); err != nil {
 		return err
 	}
-	ctx, env, err := c.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-	if f.AccountID, err = accountFilter(ctx, env, *account); err != nil {
-		return err
-	}
-	if !*c.json {
-		return env.svc.WriteCallsCSV(ctx, c.stdout, f)
-	}
-	// JSON: page through the calls, at most the limit.
-	var all []manage.CallView
-	var cur manage.CallCursor
-	for {
-		page := f
-		page.Limit = manage.MaxCallsLimit
-		if f.Limit > 0 {
-			page.Limit = min(page.Limit, f.Limit-len(all))
-		}
-		p, err := env.svc.CallsPage(ctx, page, cur)
-		if err != nil {
+	return c.withEnv(ctx, false, func(ctx context.Context, env *adminEnv) (err error) {
+		if f.AccountID, err = accountFilter(ctx, env, *account); err != nil {
 			return err
 		}
-		all = append(all, p.Data...)
-		if p.NextBefore == "" || f.Limit > 0 && len(all) >= f.Limit {
-			break
+		if !*c.json {
+			return env.svc.WriteCallsCSV(ctx, c.stdout, f)
 		}
-		if cur, err = manage.ParseCallCursor(p.NextBefore); err != nil {
-			return err
+		// JSON: page through the calls, at most the limit.
+		var all []manage.CallView
+		var cur manage.CallCursor
+		for {
+			page := f
+			page.Limit = manage.MaxCallsLimit
+			if f.Limit > 0 {
+				page.Limit = min(page.Limit, f.Limit-len(all))
+			}
+			p, err := env.svc.CallsPage(ctx, page, cur)
+			if err != nil {
+				return err
+			}
+			all = append(all, p.Data...)
+			if p.NextBefore == "" || f.Limit > 0 && len(all) >= f.Limit {
+				break
+			}
+			if cur, err = manage.ParseCallCursor(p.NextBefore); err != nil {
+				return err
+			}
 		}
-	}
-	if all == nil {
-		all = []manage.CallView{}
-	}
-	return writeJSON(c.stdout, all)
+		if all == nil {
+			all = []manage.CallView{}
+		}
+		return writeJSON(c.stdout, all)
+	})
 }
 
 func callsShow(ctx context.Context, c *subcmd, args []string) error {
-	pos, err := c.parse(args, "REQUEST_ID")
-	if err != nil {
+	var v manage.CallView
+	err := c.query(ctx, args, []string{"REQUEST_ID"}, func(ctx context.Context, env *adminEnv, pos []string) (err error) {
+		v, err = env.svc.Call(ctx, pos[0])
 		return err
-	}
-	ctx, env, err := c.open(ctx, false)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-	v, err := env.svc.Call(ctx, pos[0])
+	})
 	if err != nil {
 		return err
 	}

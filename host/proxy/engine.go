@@ -233,23 +233,14 @@ func (e *Engine) Serve(ctx context.Context, c *Call, sink Sink) {
 		Stream:    c.Stream,
 	}
 	x := &exchange{e: e, c: c, sink: sink, rec: &rec}
-	if e.opts.Limiter != nil {
-		k := &c.Key
-		permit, refused := e.opts.Limiter.Acquire(k.ID, limits.Limits{RPM: k.RPM, TPM: k.TPM, Concurrency: k.MaxConcurrency})
-		if refused != nil {
-			rec.Attempts = 0
-			x.fail(&apierr.Error{Status: 429, Type: apierr.TypeRateLimit, Code: "rate_limit_exceeded",
-				Message: "This API key's " + refused.Error() + ".", RetryAfter: refused.RetryAfter})
-		} else {
-			x.run(ctx)
-			x.finishUsage()
-			x.finishBilling()
-			permit.Release(rec.PromptTokens + rec.CompletionTokens)
-		}
+	if permit, refused := e.acquire(&c.Key); refused != nil {
+		x.fail(&apierr.Error{Status: 429, Type: apierr.TypeRateLimit, Code: "rate_limit_exceeded",
+			Message: "This API key's " + refused.Error() + ".", RetryAfter: refused.RetryAfter})
 	} else {
 		x.run(ctx)
 		x.finishUsage()
 		x.finishBilling()
+		permit.Release(rec.PromptTokens + rec.CompletionTokens) // a nil permit (no limiter) is a no-op
 	}
 	rec.Duration = time.Since(c.Start)
 	if rec.Status == "" {
@@ -260,6 +251,14 @@ func (e *Engine) Serve(ctx context.Context, c *Call, sink Sink) {
 			e.opts.Logger.Error("record call", "request_id", c.RequestID, "err", err)
 		}
 	}
+}
+
+// acquire takes the key's limits, if the engine enforces any.
+func (e *Engine) acquire(k *store.APIKey) (*limits.Permit, *limits.Refusal) {
+	if e.opts.Limiter == nil {
+		return nil, nil
+	}
+	return e.opts.Limiter.Acquire(k.ID, limits.Limits{RPM: k.RPM, TPM: k.TPM, Concurrency: k.MaxConcurrency})
 }
 
 // exchange is the state of one call.

@@ -92,9 +92,12 @@ func (db *fakeDB) snapshot() []fakeRow {
 	return rows
 }
 
-func (db *fakeDB) keyIDs() []string {
+func (db *fakeDB) keyIDs() []string { return idsOf(db.snapshot()) }
+
+// idsOf returns the key id of every row's ciphertext.
+func idsOf(rows []fakeRow) []string {
 	var ids []string
-	for _, r := range db.snapshot() {
+	for _, r := range rows {
 		id, _ := KeyIDOf(r.ct)
 		ids = append(ids, id)
 	}
@@ -153,15 +156,78 @@ func readFile(t *testing.T, path string) []byte {
 	return data
 }
 
-func TestRotateFile(t *testing.T) {
-	dir := t.TempDir()
-	kr, err := Load(dir, noEnv)
+// newRotation makes a data directory with a key file and a database of n
+// credentials sealed under its key.
+func newRotation(t *testing.T, n int) (dir string, kr *Keyring, db *fakeDB) {
+	t.Helper()
+	dir = t.TempDir()
+	kr = loadDir(t, dir)
+	return dir, kr, newFakeDB(t, kr, n)
+}
+
+// crashAfterCommit rotates the key of dir and crashes once db has committed,
+// before the rename; it returns a copy of the data directory as the crash
+// left it.
+func crashAfterCommit(t *testing.T, dir string, db *fakeDB) string {
+	t.Helper()
+	var snapDir string
+	db.afterCommit = func() error { snapDir = copyDir(t, dir); return errors.New("crash") }
+	defer func() { db.afterCommit = nil }()
+	if _, err := Rotate(dir, noEnv, db.rewrap); err == nil {
+		t.Fatal("no crash")
+	}
+	return snapDir
+}
+
+// assertCurrentKey reloads dir and checks that its key is wantKeyID with no
+// rotation pending; it returns the reloaded keyring.
+func assertCurrentKey(t *testing.T, dir, wantKeyID string) *Keyring {
+	t.Helper()
+	fresh := loadDir(t, dir)
+	if fresh.KeyID() != wantKeyID || fresh.RotationPending() {
+		t.Errorf("reloaded %s: key %s (pending %v), want %s, none pending", dir, fresh.KeyID(), fresh.RotationPending(), wantKeyID)
+	}
+	return fresh
+}
+
+// assertSettled reloads dir and checks that it opens every row of db under
+// wantKeyID and that Reconcile accepts the key ids in use.
+func assertSettled(t *testing.T, dir string, db *fakeDB, wantKeyID string) {
+	t.Helper()
+	fresh := loadDir(t, dir)
+	assertOpens(t, fresh, db.snapshot(), wantKeyID)
+	if err := fresh.Reconcile(db.keyIDs()); err != nil {
+		t.Errorf("Reconcile after the rotation: %v", err)
+	}
+}
+
+// assertSealsUnder checks that kr seals a new secret under wantKeyID.
+func assertSealsUnder(t *testing.T, kr *Keyring, wantKeyID string) {
+	t.Helper()
+	ct, err := kr.Seal([]byte("new secret"), "n")
 	if err != nil {
 		t.Fatal(err)
 	}
+	if id, _ := KeyIDOf(ct); id != wantKeyID {
+		t.Errorf("sealed under %s, want %s", id, wantKeyID)
+	}
+}
+
+// assertUnchanged checks that every row of before has the same ciphertext
+// in after.
+func assertUnchanged(t *testing.T, before, after []fakeRow) {
+	t.Helper()
+	for i := range before {
+		if !bytes.Equal(before[i].ct, after[i].ct) {
+			t.Errorf("ciphertext of %s changed", before[i].name)
+		}
+	}
+}
+
+func TestRotateFile(t *testing.T) {
+	dir, kr, db := newRotation(t, 3)
 	oldID := kr.KeyID()
 	oldKeyFile := readFile(t, filepath.Join(dir, KeyFile))
-	db := newFakeDB(t, kr, 3)
 	before := db.snapshot()
 
 	res, err := Rotate(dir, noEnv, db.rewrap)
@@ -182,22 +248,13 @@ func TestRotateFile(t *testing.T) {
 		t.Fatal("master.key was not replaced")
 	}
 
-	fresh, err := Load(dir, noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fresh.KeyID() != res.NewKeyID {
-		t.Errorf("reloaded key id = %s, want %s", fresh.KeyID(), res.NewKeyID)
-	}
-	assertOpens(t, fresh, db.snapshot(), res.NewKeyID)
+	fresh := assertCurrentKey(t, dir, res.NewKeyID)
 	for _, r := range before {
 		if pt, err := fresh.Open(r.ct, AAD(r.provider, r.name)); pt != nil || !errors.Is(err, ErrUnknownKey) {
 			t.Errorf("the new keyring opens the old ciphertext of %s: %q, %v", r.name, pt, err)
 		}
 	}
-	if err := fresh.Reconcile(db.keyIDs()); err != nil {
-		t.Errorf("Reconcile after a clean rotation: %v", err)
-	}
+	assertSettled(t, dir, db, res.NewKeyID)
 }
 
 // TestRotateFailureChangesNothing makes the transaction fail in the ways it
@@ -225,13 +282,8 @@ func TestRotateFailureChangesNothing(t *testing.T) {
 		}, ErrUnknownKey},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			kr, err := Load(dir, noEnv)
-			if err != nil {
-				t.Fatal(err)
-			}
+			dir, kr, db := newRotation(t, 4)
 			keyFile := readFile(t, filepath.Join(dir, KeyFile))
-			db := newFakeDB(t, kr, 4)
 			tc.setup(t, db, kr)
 			before := db.snapshot()
 
@@ -247,19 +299,8 @@ func TestRotateFailureChangesNothing(t *testing.T) {
 			if !bytes.Equal(readFile(t, filepath.Join(dir, KeyFile)), keyFile) {
 				t.Error("master.key changed")
 			}
-			after := db.snapshot()
-			for i := range before {
-				if !bytes.Equal(before[i].ct, after[i].ct) {
-					t.Errorf("ciphertext of %s changed", before[i].name)
-				}
-			}
-			fresh, err := Load(dir, noEnv)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if fresh.KeyID() != kr.KeyID() || fresh.RotationPending() {
-				t.Errorf("after a failed rotation: key %s (pending %v), want %s", fresh.KeyID(), fresh.RotationPending(), kr.KeyID())
-			}
+			assertUnchanged(t, before, db.snapshot())
+			assertCurrentKey(t, dir, kr.KeyID())
 		})
 	}
 }
@@ -285,14 +326,8 @@ func TestRotateCrash(t *testing.T) {
 		committed bool
 	}
 	crash := func(t *testing.T, point string) crashed {
-		dir := t.TempDir()
-		kr, err := Load(dir, noEnv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		db := newFakeDB(t, kr, 3)
-		var c crashed
-		c.oldID = kr.KeyID()
+		dir, kr, db := newRotation(t, 3)
+		c := crashed{oldID: kr.KeyID()}
 		snap := func() error {
 			c.dir, c.rows = copyDir(t, dir), db.rows // db.mu is held by rewrap
 			return errors.New("crash")
@@ -333,10 +368,7 @@ func TestRotateCrash(t *testing.T) {
 			t.Run("start reconciles", func(t *testing.T) {
 				c := crash(t, point)
 				assertFiles(t, c.dir, KeyFile, KeyFile+".next")
-				kr, err := Load(c.dir, noEnv)
-				if err != nil {
-					t.Fatal(err)
-				}
+				kr := loadDir(t, c.dir)
 				if !kr.RotationPending() || kr.KeyID() != c.oldID {
 					t.Errorf("after the crash: pending %v, key %s; want pending, old key %s", kr.RotationPending(), kr.KeyID(), c.oldID)
 				}
@@ -359,21 +391,9 @@ func TestRotateCrash(t *testing.T) {
 				if kr.KeyID() != wantID {
 					t.Errorf("after Reconcile the key is %s, want %s", kr.KeyID(), wantID)
 				}
-				fresh, err := Load(c.dir, noEnv)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if fresh.KeyID() != wantID || fresh.RotationPending() {
-					t.Errorf("restart: key %s (pending %v), want %s", fresh.KeyID(), fresh.RotationPending(), wantID)
-				}
+				fresh := assertCurrentKey(t, c.dir, wantID)
 				assertOpens(t, fresh, c.rows, wantID)
-				ct, err := fresh.Seal([]byte("new secret"), "n")
-				if err != nil {
-					t.Fatal(err)
-				}
-				if id, _ := KeyIDOf(ct); id != wantID {
-					t.Errorf("sealed under %s, want %s", id, wantID)
-				}
+				assertSealsUnder(t, fresh, wantID)
 				if err := fresh.Reconcile(ids); err != nil {
 					t.Errorf("second Reconcile: %v", err)
 				}
@@ -393,79 +413,39 @@ func TestRotateCrash(t *testing.T) {
 					t.Errorf("Rotate = %+v; want resumed with the pending key %s", res, pending.pending.idString())
 				}
 				assertFiles(t, c.dir, KeyFile)
-				fresh, err := Load(c.dir, noEnv)
-				if err != nil {
-					t.Fatal(err)
-				}
-				assertOpens(t, fresh, db.snapshot(), res.NewKeyID)
-				if err := fresh.Reconcile(db.keyIDs()); err != nil {
-					t.Error(err)
-				}
+				assertSettled(t, c.dir, db, res.NewKeyID)
 			})
 		})
 	}
 
 	t.Run("while writing a key file", func(t *testing.T) {
-		dir := t.TempDir()
-		kr, err := Load(dir, noEnv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		db := newFakeDB(t, kr, 2)
+		dir, kr, db := newRotation(t, 2)
 		// What a crash between creating and linking the temporary file leaves.
 		tmp := filepath.Join(dir, "."+KeyFile+".next.tmp-123")
 		if err := os.WriteFile(tmp, []byte(GenerateKeyHex()[:20]), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		again, err := Load(dir, noEnv)
-		if err != nil {
-			t.Fatal(err)
-		}
+		again := loadDir(t, dir)
 		if again.RotationPending() || again.KeyID() != kr.KeyID() {
 			t.Errorf("a temporary file was taken for a key")
 		}
 		if _, err := Rotate(dir, noEnv, db.rewrap); err != nil {
 			t.Fatal(err)
 		}
-		fresh, err := Load(dir, noEnv)
-		if err != nil {
-			t.Fatal(err)
-		}
+		fresh := loadDir(t, dir)
 		assertOpens(t, fresh, db.snapshot(), fresh.KeyID())
 	})
-}
-
-func idsOf(rows []fakeRow) []string {
-	var ids []string
-	for _, r := range rows {
-		id, _ := KeyIDOf(r.ct)
-		ids = append(ids, id)
-	}
-	return ids
 }
 
 // TestReconcileMixed: the rotation committed and then a process that had
 // not noticed sealed a secret under the old key, before the crash.
 func TestReconcileMixed(t *testing.T) {
-	dir := t.TempDir()
-	kr, err := Load(dir, noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := newFakeDB(t, kr, 2)
-	var snapDir string
-	db.afterCommit = func() error { snapDir = copyDir(t, dir); return errors.New("crash") }
-	if _, err := Rotate(dir, noEnv, db.rewrap); err == nil {
-		t.Fatal("no crash")
-	}
-	db.afterCommit = nil
+	dir, _, db := newRotation(t, 2)
+	snapDir := crashAfterCommit(t, dir, db)
 
-	kr, err = Load(snapDir, noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kr := loadDir(t, snapDir)
 	db.add(t, kr, "prov", "straggler", "sk-straggler-secret-xyz") // sealed under master.key: the old key
-	err = kr.Reconcile(db.keyIDs())
+	err := kr.Reconcile(db.keyIDs())
 	if !errors.Is(err, ErrRotationIncomplete) || !strings.Contains(err.Error(), "rotate-master-key") {
 		t.Fatalf("Reconcile = %v; want ErrRotationIncomplete with a hint", err)
 	}
@@ -479,14 +459,7 @@ func TestReconcileMixed(t *testing.T) {
 	if !res.Resumed || res.Rewrapped != 3 {
 		t.Errorf("Rotate = %+v", res)
 	}
-	fresh, err := Load(snapDir, noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	assertOpens(t, fresh, db.snapshot(), res.NewKeyID)
-	if err := fresh.Reconcile(db.keyIDs()); err != nil {
-		t.Error(err)
-	}
+	assertSettled(t, snapDir, db, res.NewKeyID)
 }
 
 func TestReconcileUnknownKey(t *testing.T) {
@@ -517,12 +490,7 @@ func TestReconcileUnknownKey(t *testing.T) {
 // CLI rotates the key file under it.
 func TestOpenAfterAnotherProcessRotated(t *testing.T) {
 	t.Run("open", func(t *testing.T) {
-		dir := t.TempDir()
-		hub, err := Load(dir, noEnv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		db := newFakeDB(t, hub, 2)
+		dir, hub, db := newRotation(t, 2)
 		old := db.snapshot()
 		res, err := Rotate(dir, noEnv, db.rewrap) // the CLI
 		if err != nil {
@@ -533,40 +501,20 @@ func TestOpenAfterAnotherProcessRotated(t *testing.T) {
 			t.Errorf("the hub seals under %s, want %s", hub.KeyID(), res.NewKeyID)
 		}
 		assertOpens(t, hub, old, res.OldKeyID) // keys it had stay usable
-		ct, err := hub.Seal([]byte("after"), "a")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if id, _ := KeyIDOf(ct); id != res.NewKeyID {
-			t.Errorf("sealed under %s, want %s", id, res.NewKeyID)
-		}
+		assertSealsUnder(t, hub, res.NewKeyID)
 	})
 	t.Run("seal", func(t *testing.T) {
 		dir := t.TempDir()
-		hub, err := Load(dir, noEnv)
-		if err != nil {
-			t.Fatal(err)
-		}
+		hub := loadDir(t, dir)
 		res, err := Rotate(dir, noEnv, (&fakeDB{}).rewrap)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ct, err := hub.Seal([]byte("after"), "a")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if id, _ := KeyIDOf(ct); id != res.NewKeyID {
-			t.Errorf("sealed under %s after another process rotated, want %s", id, res.NewKeyID)
-		}
+		assertSealsUnder(t, hub, res.NewKeyID) // after another process rotated
 	})
 	t.Run("pending", func(t *testing.T) {
 		// The CLI has written master.key.next and committed, not renamed.
-		dir := t.TempDir()
-		hub, err := Load(dir, noEnv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		db := newFakeDB(t, hub, 2)
+		dir, hub, db := newRotation(t, 2)
 		var rows []fakeRow
 		db.afterCommit = func() error {
 			rows = slices.Clone(db.rows)
@@ -581,10 +529,7 @@ func TestOpenAfterAnotherProcessRotated(t *testing.T) {
 		}
 	})
 	t.Run("unknown stays unknown", func(t *testing.T) {
-		hub, err := Load(t.TempDir(), noEnv)
-		if err != nil {
-			t.Fatal(err)
-		}
+		hub := loadDir(t, t.TempDir())
 		ct, _ := envKeyring(t, bytes.Repeat([]byte{3}, KeySize)).Seal([]byte("x"), "x")
 		if _, err := hub.Open(ct, "x"); !errors.Is(err, ErrUnknownKey) {
 			t.Errorf("Open = %v; want ErrUnknownKey", err)
@@ -593,8 +538,9 @@ func TestOpenAfterAnotherProcessRotated(t *testing.T) {
 }
 
 func TestRotateEnv(t *testing.T) {
-	oldHex, newHex := GenerateKeyHex(), GenerateKeyHex()
-	old := envKeyring(t, mustHex(t, oldHex))
+	oldRaw := generateKey()
+	oldHex, newHex := hex.EncodeToString(oldRaw), GenerateKeyHex()
+	old := envKeyring(t, oldRaw)
 	db := newFakeDB(t, old, 3)
 	dir := t.TempDir()
 
@@ -661,41 +607,17 @@ func TestRotateEnv(t *testing.T) {
 		if _, err := Rotate(dir, env(EnvMasterKey, newHex, EnvNewMasterKey, third), db.rewrap); !errors.Is(err, errInjected) {
 			t.Fatalf("Rotate = %v", err)
 		}
-		after := db.snapshot()
-		for i := range before {
-			if !bytes.Equal(before[i].ct, after[i].ct) {
-				t.Error("a failed rotation changed a ciphertext")
-			}
-		}
+		assertUnchanged(t, before, db.snapshot())
 	})
 }
 
-func mustHex(t *testing.T, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestRotateResumedFailureKeepsPendingKey(t *testing.T) {
-	dir := t.TempDir()
-	kr, err := Load(dir, noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := newFakeDB(t, kr, 2)
-	var snapDir string
-	db.afterCommit = func() error { snapDir = copyDir(t, dir); return errors.New("crash") }
-	if _, err := Rotate(dir, noEnv, db.rewrap); err == nil {
-		t.Fatal("no crash")
-	}
-	db.afterCommit = nil
+	dir, _, db := newRotation(t, 2)
+	snapDir := crashAfterCommit(t, dir, db)
 	next := readFile(t, filepath.Join(snapDir, KeyFile+".next"))
 
 	db.failAfter = 1
-	_, err = Rotate(snapDir, noEnv, db.rewrap)
+	_, err := Rotate(snapDir, noEnv, db.rewrap)
 	if !errors.Is(err, errInjected) || !strings.Contains(err.Error(), "run the command again") {
 		t.Fatalf("Rotate = %v", err)
 	}
@@ -703,23 +625,14 @@ func TestRotateResumedFailureKeepsPendingKey(t *testing.T) {
 	if !bytes.Equal(readFile(t, filepath.Join(snapDir, KeyFile+".next")), next) {
 		t.Error("the pending key changed")
 	}
-	kr, err = Load(snapDir, noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	assertOpens(t, kr, db.snapshot(), "")
+	assertOpens(t, loadDir(t, snapDir), db.snapshot(), "")
 }
 
 // TestRotateNextRemovedMeanwhile: another process reconciles with key ids
 // read before the commit and removes master.key.next; the rotation still
 // installs its key, which it holds.
 func TestRotateNextRemovedMeanwhile(t *testing.T) {
-	dir := t.TempDir()
-	kr, err := Load(dir, noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := newFakeDB(t, kr, 2)
+	dir, _, db := newRotation(t, 2)
 	idsBefore := db.keyIDs()
 	db.beforeCommit = func() error {
 		other, err := Load(dir, noEnv)
@@ -736,36 +649,17 @@ func TestRotateNextRemovedMeanwhile(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertFiles(t, dir, KeyFile)
-	fresh, err := Load(dir, noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fresh.KeyID() != res.NewKeyID {
-		t.Errorf("key file holds %s, want %s", fresh.KeyID(), res.NewKeyID)
-	}
+	fresh := assertCurrentKey(t, dir, res.NewKeyID)
 	assertOpens(t, fresh, db.snapshot(), res.NewKeyID)
 }
 
 func TestReconcileSettledByAnotherProcess(t *testing.T) {
-	dir := t.TempDir()
-	kr, err := Load(dir, noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := newFakeDB(t, kr, 2)
-	var snapDir string
-	db.afterCommit = func() error { snapDir = copyDir(t, dir); return errors.New("crash") }
-	Rotate(dir, noEnv, db.rewrap)
+	dir, _, db := newRotation(t, 2)
+	snapDir := crashAfterCommit(t, dir, db)
 	ids := db.keyIDs()
 
-	a, err := Load(snapDir, noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := Load(snapDir, noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := loadDir(t, snapDir)
+	b := loadDir(t, snapDir)
 	if err := a.Reconcile(ids); err != nil {
 		t.Fatal(err)
 	}
@@ -780,10 +674,7 @@ func TestReconcileSettledByAnotherProcess(t *testing.T) {
 
 func TestLeftoverCopyOfCurrentKey(t *testing.T) {
 	dir := t.TempDir()
-	kr, err := Load(dir, noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	loadDir(t, dir)
 	data := readFile(t, filepath.Join(dir, KeyFile))
 	if err := os.WriteFile(filepath.Join(dir, KeyFile+".next"), data, 0o600); err != nil {
 		t.Fatal(err)
@@ -791,10 +682,7 @@ func TestLeftoverCopyOfCurrentKey(t *testing.T) {
 	if _, err := Rotate(dir, noEnv, (&fakeDB{}).rewrap); err == nil || !strings.Contains(err.Error(), "remove it") {
 		t.Errorf("Rotate with a copy of the current key pending = %v", err)
 	}
-	kr, err = Load(dir, noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kr := loadDir(t, dir)
 	if err := kr.Reconcile([]string{kr.KeyID()}); err != nil {
 		t.Fatal(err)
 	}

@@ -44,6 +44,17 @@ func envKeyring(t testing.TB, raw []byte) *Keyring {
 	return kr
 }
 
+// loadDir loads the keyring of the data directory dir, creating its key file
+// if there is none.
+func loadDir(t testing.TB, dir string) *Keyring {
+	t.Helper()
+	kr, err := Load(dir, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kr
+}
+
 // assertNoLeak fails if err's message contains any of secrets.
 func assertNoLeak(t testing.TB, err error, secrets ...string) {
 	t.Helper()
@@ -417,10 +428,7 @@ func assertFiles(t *testing.T, dir string, names ...string) {
 
 func TestLoadCreatesKeyFile(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data") // does not exist yet
-	kr, err := Load(dir, noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kr := loadDir(t, dir)
 	path := filepath.Join(dir, KeyFile)
 	if kr.Source() != path {
 		t.Errorf("Source = %q, want %q", kr.Source(), path)
@@ -447,10 +455,7 @@ func TestLoadCreatesKeyFile(t *testing.T) {
 		t.Errorf("formatted keyring = %s", s)
 	}
 
-	again, err := Load(dir, noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	again := loadDir(t, dir)
 	if again.KeyID() != kr.KeyID() {
 		t.Errorf("second Load has key %s, want the same key %s", again.KeyID(), kr.KeyID())
 	}
@@ -478,10 +483,7 @@ func TestLoadConcurrentCreate(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	final, err := Load(dir, noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	final := loadDir(t, dir)
 	for i, id := range ids {
 		if id != final.KeyID() {
 			t.Errorf("Load %d got key %s, but the file holds %s", i, id, final.KeyID())
@@ -558,10 +560,7 @@ func TestLoadRefusesNextWithoutKey(t *testing.T) {
 
 func TestSealFailsWhenKeyFileBreaks(t *testing.T) {
 	dir := t.TempDir()
-	kr, err := Load(dir, noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kr := loadDir(t, dir)
 	ct, _ := kr.Seal([]byte("secret"), "a")
 	path := filepath.Join(dir, KeyFile)
 	if err := os.Remove(path); err != nil {
@@ -578,10 +577,7 @@ func TestSealFailsWhenKeyFileBreaks(t *testing.T) {
 func TestFileKeyringOpensEnvSealed(t *testing.T) {
 	// The same key from the file and from the environment is one key.
 	dir := t.TempDir()
-	kr, err := Load(dir, noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kr := loadDir(t, dir)
 	data, _ := os.ReadFile(filepath.Join(dir, KeyFile))
 	fromEnv, err := Load(dir, env(EnvMasterKey, string(data)))
 	if err != nil {
@@ -597,10 +593,7 @@ func TestFileKeyringOpensEnvSealed(t *testing.T) {
 // rotate the key file and a stranger's ciphertexts force re-reads.
 func TestHammer(t *testing.T) {
 	dir := t.TempDir()
-	kr, err := Load(dir, noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kr := loadDir(t, dir)
 	stranger, _ := envKeyring(t, bytes.Repeat([]byte{9}, KeySize)).Seal([]byte("x"), "x")
 	iterations := 300
 	if testing.Short() {
@@ -641,10 +634,7 @@ func TestHammer(t *testing.T) {
 		}
 	})
 	wg.Wait()
-	final, err := Load(dir, noEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	final := loadDir(t, dir)
 	ct, err := kr.Seal([]byte("last"), "x")
 	if err != nil {
 		t.Fatal(err)
