@@ -68,6 +68,36 @@ type Call struct {
 	// the same transaction as the call. Empty means none are recorded.
 	// Calls does not read it back; see [Store.AttemptsByRequest].
 	AttemptLog []Attempt
+
+	// Ledger, when set, is ledger operations (the call's charge) that the
+	// [Recorder] applies in the same transaction as the call: the call
+	// record and its charge are committed together or not at all, and a
+	// batch of calls costs one commit, not two. Not stored as a column.
+	Ledger *LedgerAttachment
+}
+
+// A LedgerAttachment carries ledger operations with a call record (see
+// Call.Ledger). The Recorder calls Done exactly once: after the commit
+// with each operation's result (an operation the ledger refused has its
+// LedgerResult.Err set; the others are committed), or with
+// [ErrNotRecorded] and no results when the call is not going to be
+// written (refused by Record, rejected by the database, or dropped at
+// Close), in which case the owner must write the operations itself.
+// Done runs on the Recorder's goroutine and must not block.
+type LedgerAttachment struct {
+	Ops  []LedgerOp
+	Done func(res []LedgerResult, err error)
+}
+
+// ErrNotRecorded is passed to LedgerAttachment.Done when the call carrying
+// the operations is not written: the operations were not applied.
+var ErrNotRecorded = errors.New("store: the call carrying the ledger operations was not recorded")
+
+// notRecorded reports c's ledger operations as not applied.
+func (c *Call) notRecorded() {
+	if c.Ledger != nil && c.Ledger.Done != nil {
+		c.Ledger.Done(nil, ErrNotRecorded)
+	}
 }
 
 // An Attempt is one row of call_attempts: one upstream attempt of a call.

@@ -161,6 +161,7 @@ func NewRecorder(s *Store, opts RecorderOptions) *Recorder {
 // the shutdown order anyway: stop serving, then close the Recorder.
 func (r *Recorder) Record(c Call) error {
 	if err := c.validate(); err != nil {
+		c.notRecorded()
 		return fmt.Errorf("record call %q: %w", c.RequestID, err)
 	}
 	if c.CreatedAt.IsZero() {
@@ -171,6 +172,7 @@ func (r *Recorder) Record(c Call) error {
 	r.mu.RLock()
 	if r.closed {
 		r.mu.RUnlock()
+		c.notRecorded()
 		return fmt.Errorf("record call %q: %w", c.RequestID, ErrRecorderClosed)
 	}
 	r.senders.Add(1)
@@ -183,6 +185,7 @@ func (r *Recorder) Record(c Call) error {
 		return nil
 	case <-r.abort:
 		r.dropped.Add(1)
+		c.notRecorded()
 		return fmt.Errorf("record call %q: %w before the call was queued", c.RequestID, ErrRecorderClosed)
 	}
 }
@@ -366,11 +369,15 @@ func (r *Recorder) writeRetrying(batch []Call) error {
 		select {
 		case <-r.abort:
 			r.dropped.Add(uint64(len(batch)))
+			for i := range batch {
+				batch[i].notRecorded()
+			}
 			return errAborted
 		default:
 		}
-		err := r.commit(batch)
+		res, err := r.commit(batch)
 		if err == nil {
+			ledgerDone(batch, res)
 			r.batches.Add(1)
 			r.progressMu.Lock()
 			r.recorded += uint64(len(batch))
@@ -409,6 +416,7 @@ func isRowError(err error) bool {
 // reject logs a call the database refused, with every field, so that it
 // can still be accounted for.
 func (r *Recorder) reject(c Call, err error) {
+	c.notRecorded()
 	r.rejected.Add(1)
 	r.progressMu.Lock()
 	r.advance(1)
@@ -425,14 +433,65 @@ func (r *Recorder) advance(n int) {
 	r.progress = make(chan struct{})
 }
 
-// commit writes batch, calls and their attempts, and adds it to the
-// usage rollups, in one transaction: the rollups always agree with
-// model_calls.
-func (r *Recorder) commit(batch []Call) error {
-	return r.s.write(r.ctx, func(conn *sqlite.Conn) error {
+// commit writes batch, calls and their attempts, adds it to the usage
+// rollups and applies the calls' ledger operations, in one transaction:
+// the rollups always agree with model_calls, and a charge is never
+// without its call. It returns the ledger results, in the order of the
+// calls' operations.
+func (r *Recorder) commit(batch []Call) ([]LedgerResult, error) {
+	var results []LedgerResult
+	err := r.s.write(r.ctx, func(conn *sqlite.Conn) error {
+		results = results[:0]
 		if err := insertCalls(conn, batch); err != nil {
 			return err
 		}
-		return upsertStats(conn, batch)
+		if err := upsertStats(conn, batch); err != nil {
+			return err
+		}
+		var l *ledgerTx
+		for i := range batch {
+			a := batch[i].Ledger
+			if a == nil {
+				continue
+			}
+			if l == nil {
+				var err error
+				if l, err = newLedgerTx(conn); err != nil {
+					return err
+				}
+			}
+			for _, op := range a.Ops {
+				res, err := l.apply(op)
+				if err != nil {
+					var oe *opError
+					if !errors.As(err, &oe) {
+						return fmt.Errorf("call %q: ledger %s: %w", batch[i].RequestID, op.Kind, err)
+					}
+					res.Err = oe.err
+				}
+				results = append(results, res)
+			}
+		}
+		if l != nil {
+			return l.flush()
+		}
+		return nil
 	})
+	return results, err
+}
+
+// ledgerDone hands each call's ledger results to its attachment, after
+// the commit.
+func ledgerDone(batch []Call, results []LedgerResult) {
+	for i := range batch {
+		a := batch[i].Ledger
+		if a == nil {
+			continue
+		}
+		n := len(a.Ops)
+		if a.Done != nil {
+			a.Done(results[:n:n], nil)
+		}
+		results = results[n:]
+	}
 }

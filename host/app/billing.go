@@ -45,7 +45,7 @@ func (h *Hub) startBilling(ctx context.Context) (proxy.Billing, error) {
 		return nil, fmt.Errorf("billing policy: plugin %s is a %s plugin, not a billing plugin", entry.Name, k)
 	}
 	biller := billing.New(billing.Options{Store: h.store, Policy: pol, Strict: b.Durability == config.DurabilityStrict,
-		DefaultMaxOutputTokens: int64(b.DefaultMaxOutputTokens), Logger: h.log})
+		RecordCarries: true, DefaultMaxOutputTokens: int64(b.DefaultMaxOutputTokens), Logger: h.log})
 	n, err := biller.Recover(ctx)
 	if err != nil {
 		return nil, err

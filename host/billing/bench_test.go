@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/aignehub/hub/plugins"
 	"github.com/aignehub/hub/runtime"
 	"github.com/aignehub/hub/sdk/abi"
+	"github.com/aignehub/hub/store"
 )
 
 // BenchmarkBilledCall is billing's cost per call in batched durability:
@@ -44,4 +46,50 @@ func BenchmarkBilledCall(b *testing.B) {
 		}
 	}
 	e.b.Close(ctx) // every charge written: part of the cost
+}
+
+// BenchmarkBilledCallRecorded is BenchmarkBilledCall as the hub runs it:
+// each call's charge is carried by its call record and committed in the
+// call recorder's transaction (Options.RecordCarries), so the cost is the
+// policy's two calls, the in-memory hold and the ledger rows, with no
+// transaction of billing's own. The call records are part of the cost.
+func BenchmarkBilledCallRecorded(b *testing.B) {
+	wasm, err := plugins.Builtin("credits")
+	if err != nil {
+		b.Skip("credits plugin not built (make plugins):", err)
+	}
+	ctx := context.Background()
+	pol, err := runtime.Load(ctx, runtime.Options{Name: "credits", Wasm: wasm, Trusted: true, Deadline: time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pol.Close(ctx)
+	e := setupOpts(b, Options{Policy: pol, RecordCarries: true}, 1_000_000_000_000)
+	rec := store.NewRecorder(e.st, store.RecorderOptions{})
+	u := abi.Usage{InputTokens: 30, OutputTokens: 40}
+	body := []byte(`{"model":"m","messages":[{"role":"user","content":"Say hello in French."}]}`)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		// Time-ordered ids, like the server's.
+		id := fmt.Sprintf("req_%012x%020d", time.Now().UnixMilli(), i)
+		c := e.call(id)
+		c.Body = body
+		ch, _, aerr := e.b.Begin(ctx, c, []proxy.Target{target})
+		if aerr != nil {
+			b.Fatal(aerr)
+		}
+		amount, err := ch.Settle(ctx, target, u, false, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := store.Call{RequestID: id, API: c.API, KeyID: 1, AccountID: e.acct, Provider: "p", Model: "m", Status: store.CallOK,
+			HTTPStatus: 200, PromptTokens: 30, CompletionTokens: 40, Credits: amount, Ledger: ch.(proxy.LedgerCarrier).TakeLedger()}
+		if err := rec.Record(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := rec.Close(ctx); err != nil { // every call and charge written: part of the cost
+		b.Fatal(err)
+	}
 }

@@ -28,7 +28,10 @@
 // By default ("batched") a hold lives in memory only, and each call is
 // written once, as one charge, queued and committed in batches within a few
 // milliseconds: much cheaper, still atomic per batch, and balances are
-// never overdrawn because the decision is made in memory first. A crash
+// never overdrawn because the decision is made in memory first. With
+// Options.RecordCarries (as the hub runs) the charge rides with the call
+// record, in the call recorder's transaction, so billing adds no commit of
+// its own. A crash
 // loses at most the charges still queued (the calls of the last few
 // milliseconds go unbilled, never double-billed); the ledger stays
 // consistent.
@@ -78,6 +81,12 @@ type Options struct {
 	// Strict commits each hold before the upstream request and each
 	// settlement before the final bytes (see the package doc).
 	Strict bool
+	// RecordCarries says that, in batched durability, the caller writes
+	// each call's charge with its call record: Settle leaves the charge
+	// on the proxy.Charge (TakeLedger) for the engine to attach to the
+	// store.Call, and the call recorder applies it in the transaction
+	// that records the call. Otherwise the Biller's own writer does.
+	RecordCarries bool
 	// DefaultMaxOutputTokens is the output assumed by the quote of a
 	// request that sets no max_tokens. Zero means 4096.
 	DefaultMaxOutputTokens int64
@@ -125,8 +134,13 @@ type account struct {
 	// persisted is the database balance as this process's committed
 	// operations left it.
 	persisted int64
-	// inflight counts operations queued for the writer.
+	// inflight counts operations queued for the writer or carried by a
+	// call record not yet committed.
 	inflight int
+	// commits counts the commits of this process's operations on the
+	// account, so that resync can tell whether one happened while it read
+	// the database.
+	commits uint64
 	// day (days since the epoch, UTC) and charged: what the account was
 	// charged that day, for policies with daily allowances.
 	day     int64
@@ -439,6 +453,39 @@ type charge struct {
 	// written says the hold is in the ledger (strict durability); else
 	// it is in memory only and the call is written as one charge.
 	written bool
+	// carried is the charge for the call record to carry (see
+	// Options.RecordCarries), until TakeLedger takes it.
+	carried *store.LedgerAttachment
+}
+
+var _ proxy.LedgerCarrier = (*charge)(nil)
+
+// TakeLedger implements proxy.LedgerCarrier: the settled charge, for the
+// call record to carry, once.
+func (ch *charge) TakeLedger() *store.LedgerAttachment {
+	a := ch.carried
+	ch.carried = nil
+	return a
+}
+
+// carry makes o's ledger operations the charge's attachment: applied with
+// the call record, or handed to the writer if the record is not written.
+func (ch *charge) carry(o *op) {
+	b := ch.b
+	ch.carried = &store.LedgerAttachment{Ops: o.ledger, Done: func(res []store.LedgerResult, err error) {
+		if err != nil {
+			// Not recorded: the writer writes it instead.
+			b.enqueue(context.Background(), o, false)
+			return
+		}
+		var refused error
+		for _, r := range res {
+			if r.Err != nil {
+				refused = r.Err
+			}
+		}
+		b.committed(o, refused)
+	}}
 }
 
 // Settle implements proxy.Charge.
@@ -521,7 +568,12 @@ func (ch *charge) Settle(ctx context.Context, t proxy.Target, u abi.Usage, estim
 	if len(ledger) == 0 {
 		return amount, nil
 	}
-	if err := b.enqueue(ctx, &op{acct: a, persist: persist, ledger: ledger}, b.opts.Strict); err != nil {
+	o := &op{acct: a, persist: persist, ledger: ledger}
+	if !ch.written && b.opts.RecordCarries {
+		ch.carry(o)
+		return amount, nil
+	}
+	if err := b.enqueue(ctx, o, b.opts.Strict); err != nil {
 		return amount, err
 	}
 	return amount, nil

@@ -45,6 +45,13 @@ type env struct {
 
 func setup(t testing.TB, pol Policy, strict bool, balance int64) *env {
 	t.Helper()
+	return setupOpts(t, Options{Policy: pol, Strict: strict}, balance)
+}
+
+// setupOpts is setup with the Biller's options (Store and PollInterval are
+// set here).
+func setupOpts(t testing.TB, opts Options, balance int64) *env {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "hub.db")
 	st, err := store.Open(context.Background(), path, store.Options{})
 	if err != nil {
@@ -64,7 +71,8 @@ func setup(t testing.TB, pol Policy, strict bool, balance int64) *env {
 	if _, err := st.SetModelRate(ctx, store.ModelRate{Model: "m", InputPerM: 1}); err != nil {
 		t.Fatal(err)
 	}
-	b := New(Options{Store: st, Policy: pol, Strict: strict, PollInterval: 20 * time.Millisecond})
+	opts.Store, opts.PollInterval = st, 20*time.Millisecond
+	b := New(opts)
 	if err := b.LoadRates(ctx); err != nil {
 		t.Fatal(err)
 	}

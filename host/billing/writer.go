@@ -125,30 +125,36 @@ func (b *Biller) writeBatch(ctx context.Context, batch []*op) {
 		}
 	}
 	for i, o := range batch {
-		a := o.acct
-		if err := errs[i]; err != nil {
-			// The database refused it (its balance differs from ours:
-			// changed by another process): undo, and resync the account.
-			b.opts.Logger.Error("billing: ledger refused an operation", "account", a.id, "err", err)
-			a.mu.Lock()
-			a.inflight--
-			a.avail -= o.persist - o.availOnCommit
-			a.mu.Unlock()
-			b.resync(ctx, a)
-			if o.done != nil {
-				o.done <- err
-			}
-			continue
+		if errs[i] != nil {
+			b.committed(o, errs[i])
+			b.resync(ctx, o.acct)
+		} else {
+			b.committed(o, nil)
 		}
-		a.mu.Lock()
-		a.inflight--
-		a.persisted += o.persist
-		a.avail += o.availOnCommit
-		a.mu.Unlock()
 		if o.done != nil {
-			o.done <- nil
+			o.done <- errs[i]
 		}
 	}
+}
+
+// committed applies o's effect on its account once its transaction has
+// committed, or undoes it when the database refused it (err: its balance
+// differs from ours, changed by another process; resync corrects it).
+func (b *Biller) committed(o *op, err error) {
+	a := o.acct
+	if err != nil {
+		b.opts.Logger.Error("billing: ledger refused an operation", "account", a.id, "err", err)
+	}
+	a.mu.Lock()
+	a.inflight--
+	if err != nil {
+		a.avail -= o.persist - o.availOnCommit
+	} else {
+		a.persisted += o.persist
+		a.avail += o.availOnCommit
+		a.commits++
+	}
+	a.mu.Unlock()
 }
 
 // poll re-reads rates and reconciles balances changed by other processes.
@@ -169,12 +175,14 @@ func (b *Biller) poll(ctx context.Context) {
 
 // resync folds a change made by another process into the account: the
 // difference between the database balance and the balance this process's
-// own commits account for. It runs on the writer goroutine only, and only
-// while none of the account's operations is in flight, so the comparison
-// is exact.
+// own commits account for. It counts only while none of the account's
+// operations is in flight and none committed while it read the database
+// (commits are made by the writer and by the call recorder), so the
+// comparison is exact.
 func (b *Biller) resync(ctx context.Context, a *account) {
 	a.mu.Lock()
 	idle := a.inflight == 0 && a.day >= 0
+	seq := a.commits
 	a.mu.Unlock()
 	if !idle {
 		return
@@ -188,7 +196,7 @@ func (b *Biller) resync(ctx context.Context, a *account) {
 	}
 	bal := bals[a.id].Balance
 	a.mu.Lock()
-	if a.inflight == 0 && bal != a.persisted {
+	if a.inflight == 0 && a.commits == seq && bal != a.persisted {
 		a.avail += bal - a.persisted
 		a.persisted = bal
 	}

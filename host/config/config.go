@@ -54,10 +54,10 @@ const (
 
 // The billing durability modes ([Billing.Durability]).
 const (
-	// DurabilityBatched queues holds and charges and commits them in batches
-	// a few milliseconds apart: cheap, and a crash loses at most the
-	// operations still queued (the calls of its last milliseconds go
-	// unbilled, never billed twice).
+	// DurabilityBatched decides holds in memory and commits each call's
+	// charge with its call record, in batches a few milliseconds apart:
+	// cheap, and a crash loses at most the calls still queued (the calls
+	// of its last milliseconds go unbilled, never billed twice).
 	DurabilityBatched = "batched"
 	// DurabilityStrict commits a call's hold before its upstream request is
 	// sent and its charge before its last bytes reach the client: every call a

@@ -77,6 +77,14 @@ type Charge interface {
 	Release(ctx context.Context)
 }
 
+// LedgerCarrier is a Charge whose settlement may be written with the call
+// record (store.Call.Ledger), in the recorder's transaction, instead of a
+// transaction of its own. The engine takes it after the call ends; a
+// Charge returns nil when it has nothing to carry.
+type LedgerCarrier interface {
+	TakeLedger() *store.LedgerAttachment
+}
+
 // Call is one inbound call as a surface parsed it.
 type Call struct {
 	// RequestID is the hub's id for the request (X-Request-Id).
@@ -246,7 +254,14 @@ func (e *Engine) Serve(ctx context.Context, c *Call, sink Sink) {
 	if rec.Status == "" {
 		rec.Status = store.CallOK
 	}
-	if e.opts.Recorder != nil {
+	if lc, ok := x.charge.(LedgerCarrier); ok {
+		rec.Ledger = lc.TakeLedger()
+	}
+	if e.opts.Recorder == nil {
+		if rec.Ledger != nil {
+			rec.Ledger.Done(nil, store.ErrNotRecorded)
+		}
+	} else {
 		if err := e.opts.Recorder.Record(rec); err != nil {
 			e.opts.Logger.Error("record call", "request_id", c.RequestID, "err", err)
 		}
