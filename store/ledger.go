@@ -252,17 +252,11 @@ func (s *Store) adminLedger(ctx context.Context, action string, op LedgerOp) (Le
 // a committed ledger transaction survives a power loss too (see the
 // package documentation). It queues on the same writeSem as write.
 func (s *Store) writeDurable(ctx context.Context, f func(conn *sqlite.Conn) error) (err error) {
-	select {
-	case s.writeSem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-s.writeSem }()
-	conn, err := s.pool.Take(ctx)
+	conn, put, err := s.takeWriter(ctx)
 	if err != nil {
 		return err
 	}
-	defer s.pool.Put(conn)
+	defer put()
 	if err := sqlitex.ExecuteTransient(conn, "PRAGMA synchronous = FULL;", nil); err != nil {
 		return err
 	}

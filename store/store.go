@@ -58,7 +58,21 @@ type Store struct {
 	// writeSem admits one writer of this process at a time, in arrival
 	// order; see [Store.write].
 	writeSem chan struct{}
+	// writer is the connection every write transaction runs on, held with
+	// writeSem. One connection for all writes keeps its page cache: in WAL
+	// mode a connection drops its whole cache when it sees that another
+	// connection changed the database, which a pool rotating writes over
+	// its connections made happen at every transaction (profiles showed
+	// the hot index pages re-read for each batch of calls).
+	writer *sqlite.Conn
 }
+
+var errClosed = errors.New("store: closed")
+
+// writerCacheKiB is the writer connection's page cache: the hot pages of
+// every table and index written per call (the right edges of the
+// time-ordered b-trees, the rollups, the accounts) stay in it.
+const writerCacheKiB = 32 << 10
 
 // Open opens the database at path, creating the file and its parent
 // directory if needed, and migrates it to the latest schema.
@@ -95,12 +109,24 @@ func Open(ctx context.Context, path string, opts Options) (_ *Store, err error) 
 	s := &Store{pool: pool, writeSem: make(chan struct{}, 1)}
 	defer func() {
 		if err != nil {
+			if s.writer != nil {
+				s.writer.Close()
+			}
 			pool.Close()
 		}
 	}()
 	err = s.read(ctx, func(conn *sqlite.Conn) error { return migrate(conn, migs) })
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if s.writer, err = sqlite.OpenConn(path, sqlite.OpenReadWrite|sqlite.OpenWAL); err != nil {
+		return nil, fmt.Errorf("open store %s: writer connection: %w", path, err)
+	}
+	if err = prepareConn(opts.BusyTimeout)(s.writer); err == nil {
+		err = sqlitex.ExecuteTransient(s.writer, fmt.Sprintf("PRAGMA cache_size = -%d;", writerCacheKiB), nil)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: writer connection: %w", path, err)
 	}
 	return s, nil
 }
@@ -125,10 +151,41 @@ func prepareConn(busyTimeout time.Duration) sqlitex.ConnPrepareFunc {
 // Close closes every connection, waiting for those in use to be returned.
 // Close a [Recorder] writing to s before closing s.
 func (s *Store) Close() error {
+	// Wait for a write in progress; later ones fail with errClosed.
+	s.writeSem <- struct{}{}
+	var werr error
+	if s.writer != nil {
+		werr = s.writer.Close()
+		s.writer = nil
+	}
+	<-s.writeSem
 	if err := s.pool.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
+	if werr != nil {
+		return fmt.Errorf("close store: %w", werr)
+	}
 	return nil
+}
+
+// takeWriter waits for the writer connection (or ctx's end) and returns it
+// with the function that gives it back; ctx interrupts what runs on it.
+func (s *Store) takeWriter(ctx context.Context) (*sqlite.Conn, func(), error) {
+	select {
+	case s.writeSem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+	conn := s.writer
+	if conn == nil {
+		<-s.writeSem
+		return nil, nil, errClosed
+	}
+	conn.SetInterrupt(ctx.Done())
+	return conn, func() {
+		conn.SetInterrupt(nil)
+		<-s.writeSem
+	}, nil
 }
 
 // write runs f in an immediate transaction on a pooled connection, and
@@ -141,17 +198,11 @@ func (s *Store) Close() error {
 // busy timeout. With the queue, the busy timeout only arbitrates with other
 // processes (such as the hub CLI).
 func (s *Store) write(ctx context.Context, f func(conn *sqlite.Conn) error) (err error) {
-	select {
-	case s.writeSem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-s.writeSem }()
-	conn, err := s.pool.Take(ctx)
+	conn, put, err := s.takeWriter(ctx)
 	if err != nil {
 		return err
 	}
-	defer s.pool.Put(conn)
+	defer put()
 	endFn, err := sqlitex.ImmediateTransaction(conn)
 	if err != nil {
 		return err

@@ -42,9 +42,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 
@@ -369,13 +371,13 @@ func (b *Biller) Begin(ctx context.Context, c *proxy.Call, targets []proxy.Targe
 	var allowed []proxy.Target
 	var hold int64
 	var refusal *apierr.Error
-	rates := make(map[string]abi.Rate, min(len(targets), b.opts.MaxQuotedTargets))
+	rates := make([]quotedRate, 0, min(len(targets), b.opts.MaxQuotedTargets))
 	for i, t := range targets {
 		if i >= b.opts.MaxQuotedTargets {
 			break
 		}
 		rate := b.rate(t.Provider.Name, t.Model)
-		rates[t.Provider.Name+"/"+t.Model] = rate
+		rates = append(rates, quotedRate{t.Provider.Name, t.Model, rate})
 		q, err := b.opts.Policy.Quote(ctx, &abi.QuoteIn{AccountID: c.Key.AccountID, KeyID: c.Key.ID, API: c.API,
 			Provider: t.Provider.Name, Model: t.Model, RequestedModel: c.Model, EstInputTokens: in, MaxOutputTokens: maxOut,
 			Images: images, UnixMS: now.UnixMilli(), Rate: rate, Balance: avail, ChargedToday: charged})
@@ -440,6 +442,12 @@ func policyRefusal(q abi.QuoteOut, model string) *apierr.Error {
 	return &apierr.Error{Status: 403, Type: apierr.TypePermission, Code: code, Message: msg}
 }
 
+// quotedRate is the rate a call was quoted at on one target.
+type quotedRate struct {
+	provider, model string
+	rate            abi.Rate
+}
+
 // charge is one call's hold. A call is settled at its quote's time and
 // rates, so a price change (or a night tariff ending) while it runs does
 // not change what it costs.
@@ -449,7 +457,7 @@ type charge struct {
 	c     *proxy.Call
 	hold  int64
 	at    time.Time
-	rates map[string]abi.Rate
+	rates []quotedRate
 	// written says the hold is in the ledger (strict durability); else
 	// it is in memory only and the call is written as one charge.
 	written bool
@@ -495,7 +503,13 @@ func (ch *charge) Settle(ctx context.Context, t proxy.Target, u abi.Usage, estim
 	b.rollDay(ctx, a)
 	charged := a.charged
 	a.mu.Unlock()
-	rate, ok := ch.rates[t.Provider.Name+"/"+t.Model]
+	rate, ok := abi.Rate{}, false
+	for _, q := range ch.rates {
+		if q.provider == t.Provider.Name && q.model == t.Model {
+			rate, ok = q.rate, true
+			break
+		}
+	}
 	if !ok {
 		rate = b.rate(t.Provider.Name, t.Model)
 	}
@@ -597,18 +611,47 @@ func (ch *charge) Release(ctx context.Context) {
 		ledger: []store.LedgerOp{{Kind: store.LedgerRelease, AccountID: a.id, Amount: ch.hold, RequestID: ch.c.RequestID, Memo: "nothing delivered"}}}, ch.b.opts.Strict)
 }
 
+// lineItems encodes the policy's line items as the ledger entry's detail:
+// a JSON array of {"name","quantity","amount"}.
 func lineItems(items []abi.LineItem) []byte {
 	if len(items) == 0 {
 		return nil
 	}
-	out := []byte{'['}
+	out := make([]byte, 0, 64*len(items))
+	out = append(out, '[')
 	for i, it := range items {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = fmt.Appendf(out, `{"name":%q,"quantity":%d,"amount":%d}`, it.Name, it.Quantity, it.Amount)
+		out = append(out, `{"name":`...)
+		out = appendJSONString(out, it.Name)
+		out = append(out, `,"quantity":`...)
+		out = strconv.AppendInt(out, it.Quantity, 10)
+		out = append(out, `,"amount":`...)
+		out = strconv.AppendInt(out, it.Amount, 10)
+		out = append(out, '}')
 	}
 	return append(out, ']')
+}
+
+// appendJSONString appends s as a JSON string. The name comes from the
+// policy plugin, so any byte may be in it: control characters are escaped
+// and invalid UTF-8 becomes U+FFFD (Go's %q would write \x01, which is not
+// JSON, and the ledger would refuse the charge).
+func appendJSONString(out []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	out = append(out, '"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			out = append(out, '\\', byte(r))
+		case r < 0x20 || r == 0x2028 || r == 0x2029:
+			out = append(out, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+		default:
+			out = utf8.AppendRune(out, r) // an invalid byte comes as U+FFFD
+		}
+	}
+	return append(out, '"')
 }
 
 // Grant adds credits to an account through the writer (so this process's

@@ -2,7 +2,9 @@ package billing
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -136,4 +138,64 @@ func TestCarriedChargeRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitBalance(t, e, 0)
+}
+
+// TestLineItemsAreJSON: the policy names its line items; whatever bytes
+// it uses, the ledger detail is valid JSON that decodes to them (invalid
+// UTF-8 as U+FFFD), so a name cannot get a charge refused.
+func TestLineItemsAreJSON(t *testing.T) {
+	names := []string{"input", `quo"te\back`, "ctl\x00\x01\x1f\n\t", "ünï €", "\u2028\u2029", "bad\xff\xfeutf8", ""}
+	var items []abi.LineItem
+	for i, n := range names {
+		items = append(items, abi.LineItem{Name: n, Quantity: int64(i) - 3, Amount: int64(i) * 1_000_000_007})
+	}
+	b := lineItems(items)
+	var got []struct {
+		Name     string `json:"name"`
+		Quantity int64  `json:"quantity"`
+		Amount   int64  `json:"amount"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	for i, it := range items {
+		want := validRunes(it.Name)
+		if got[i].Name != want || got[i].Quantity != it.Quantity || got[i].Amount != it.Amount {
+			t.Errorf("item %d = %+v, want %q %d %d", i, got[i], want, it.Quantity, it.Amount)
+		}
+	}
+}
+
+// validRunes is s with each invalid UTF-8 byte replaced by U+FFFD, as
+// encoding/json does.
+func validRunes(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// FuzzLineItems: any name encodes to JSON that decodes to it.
+func FuzzLineItems(f *testing.F) {
+	f.Add("input", int64(1), int64(2))
+	f.Add("\x00\"\\\xff\u2028", int64(-1), int64(0))
+	f.Fuzz(func(t *testing.T, name string, q, a int64) {
+		var got []abi.LineItem
+		var raw []struct {
+			Name     string
+			Quantity int64
+			Amount   int64
+		}
+		b := lineItems([]abi.LineItem{{Name: name, Quantity: q, Amount: a}})
+		if err := json.Unmarshal(b, &raw); err != nil {
+			t.Fatalf("%q: %s: %v", name, b, err)
+		}
+		for _, r := range raw {
+			got = append(got, abi.LineItem{Name: r.Name, Quantity: r.Quantity, Amount: r.Amount})
+		}
+		if len(got) != 1 || got[0].Name != validRunes(name) || got[0].Quantity != q || got[0].Amount != a {
+			t.Fatalf("%q → %s → %+v", name, b, got)
+		}
+	})
 }
