@@ -11,6 +11,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,7 +48,9 @@ const (
 	LedgerAdjustment = "adjustment"
 	// LedgerCharge charges X without a prior hold (the non-strict billing
 	// path, or usage beyond a hold): user −X, system:revenue +X, one
-	// transaction. It needs the balance a hold would. A request is either
+	// transaction — except that the call recorder writes the charges of a
+	// batch of calls as one transaction per user account: a user leg per
+	// request and one system:revenue leg for their sum (request id empty). It needs the balance a hold would. A request is either
 	// held or charged, never both: a charge for a request that has a hold
 	// is an error (capture the hold instead), and so are a hold, capture or
 	// release for a charged request. One per request.
@@ -404,6 +407,36 @@ type ledgerTx struct {
 	// the requests whose hold changed, in the order first touched.
 	posted  []*ledgerAccount
 	changed []*ledgerRequest
+
+	// batchCharges makes the charges of this batch share one transaction
+	// per user account: each charge writes its user leg at once, and flush
+	// writes one system:revenue leg per user account for their sum. The
+	// call recorder sets it: a batch of calls then costs one ledger row
+	// per call instead of two.
+	batchCharges bool
+	chargeTxns   map[int64]*chargeTxn // by user account
+	chargeOrder  []*chargeTxn
+}
+
+// chargeTxn is a batch's charge transaction for one user account.
+type chargeTxn struct {
+	id        string
+	user      int64
+	amount, n int64
+}
+
+// chargeTxn returns the batch's charge transaction of the user account.
+func (l *ledgerTx) chargeTxn(user int64) *chargeTxn {
+	if ct := l.chargeTxns[user]; ct != nil {
+		return ct
+	}
+	if l.chargeTxns == nil {
+		l.chargeTxns = make(map[int64]*chargeTxn)
+	}
+	ct := &chargeTxn{id: "charges-" + rand.Text() + ":" + strconv.FormatInt(user, 10), user: user}
+	l.chargeTxns[user] = ct
+	l.chargeOrder = append(l.chargeOrder, ct)
+	return ct
 }
 
 // ledgerAccount is an account as the ledger sees it.
@@ -413,8 +446,9 @@ type ledgerAccount struct {
 	balance int64 // the balance, this batch's postings included
 
 	// What this batch posted that is not written yet: the sum and the
-	// number of the entries.
+	// number of the entries; queued says the account is in posted.
 	delta, entries int64
+	queued         bool
 }
 
 // ledgerRef is what the ledger keeps of a request's transaction.
@@ -696,17 +730,31 @@ func (l *ledgerTx) post(t txn, req *ledgerRequest) (LedgerResult, error) {
 	if t.requestID != "" {
 		id = t.requestID + ":" + t.kind
 	}
-	if err := l.insertLegs(id, t); err != nil {
+	legs := 2
+	var ct *chargeTxn
+	if t.kind == LedgerCharge && l.batchCharges {
+		// The user leg now, the counter leg with the batch's others.
+		ct = l.chargeTxn(t.user)
+		id, legs = ct.id, 1
+	}
+	if err := l.insertLegs(id, t, legs); err != nil {
 		return LedgerResult{}, err
+	}
+	if ct != nil {
+		ct.amount += t.amount
+		ct.n++
 	}
 
 	for i, a := range accts {
-		if a.entries == 0 {
+		if !a.queued {
+			a.queued = true
 			l.posted = append(l.posted, a)
 		}
 		a.balance += t.legs[i].amount
 		a.delta += t.legs[i].amount
-		a.entries++
+		if i < legs {
+			a.entries++
+		}
 	}
 	if t.requestID != "" {
 		kind := kindIndex(t.kind)
@@ -719,14 +767,14 @@ func (l *ledgerTx) post(t txn, req *ledgerRequest) (LedgerResult, error) {
 	return LedgerResult{Applied: true, TxnID: id, Balance: user.balance}, nil
 }
 
-// insertLegs writes the entries of t, with the ID id: both or, failing,
-// neither. A refusal by the schema is an *opError.
-func (l *ledgerTx) insertLegs(id string, t txn) error {
+// insertLegs writes the first n (1 or 2) entries of t, with the ID id:
+// all or, failing, none. A refusal by the schema is an *opError.
+func (l *ledgerTx) insertLegs(id string, t txn, n int) error {
 	stmt, err := ledgerStmt(l.conn, "ledger_entry_insert.sql")
 	if err != nil {
 		return err
 	}
-	for i, lg := range t.legs {
+	for i, lg := range t.legs[:n] {
 		stmt.SetInt64(":at", l.at)
 		stmt.SetText(":txn_id", id)
 		stmt.SetText(":request_id", t.requestID)
@@ -768,10 +816,21 @@ func (l *ledgerTx) insertLegs(id string, t txn) error {
 	return nil
 }
 
-// flush writes what the batch changed: the balance and ledger_seq of every
-// account posted to, and the rows of ledger_holds of the requests whose
-// hold was made or settled.
+// flush writes what the batch changed: the system:revenue legs of its
+// charge transactions, the balance and ledger_seq of every account posted
+// to, and the rows of ledger_holds of the requests whose hold was made or
+// settled.
 func (l *ledgerTx) flush() error {
+	for _, ct := range l.chargeOrder {
+		t := txn{kind: LedgerCharge, amount: ct.amount, user: ct.user, legs: [2]leg{{l.sysRevenue, ct.amount}},
+			memo: fmt.Sprintf("%d charges", ct.n), detail: "{}"}
+		if err := l.insertLegs(ct.id, t, 1); err != nil {
+			return fmt.Errorf("charges of account %d: %w", ct.user, err)
+		}
+		l.accounts[l.sysRevenue].entries++
+	}
+	clear(l.chargeTxns)
+	l.chargeOrder = l.chargeOrder[:0]
 	if len(l.posted) > 0 {
 		stmt, err := ledgerStmt(l.conn, "ledger_account_post.sql")
 		if err != nil {
@@ -787,7 +846,7 @@ func (l *ledgerTx) flush() error {
 			if l.conn.Changes() != 1 {
 				return fmt.Errorf("post to account %d: %w", a.id, ErrNotFound)
 			}
-			a.delta, a.entries = 0, 0
+			a.delta, a.entries, a.queued = 0, 0, false
 		}
 		l.posted = l.posted[:0]
 	}
@@ -895,11 +954,17 @@ func (l *ledgerTx) request(id string) (*ledgerRequest, error) {
 		ref := &r.txns[kind]
 		ref.id, ref.user = stmt.GetText("txn_id"), stmt.GetInt64("user_account_id")
 		amount := stmt.GetInt64("amount")
-		if kind == kindAdjustment {
+		switch {
+		case kind == kindAdjustment:
 			if stmt.GetInt64("account_id") == ref.user {
 				ref.amount = amount
 			}
-		} else if amount > 0 {
+		case kind == kindCharge:
+			// The user's leg: a batch's charges share their counter leg.
+			if stmt.GetInt64("account_id") == ref.user {
+				ref.amount = -amount
+			}
+		case amount > 0:
 			ref.amount = amount
 		}
 		return nil
@@ -1315,7 +1380,11 @@ func verifyLedger(conn *sqlite.Conn, r *VerifyReport) error {
 					msg += ", " + c.what
 				}
 			}
-			problem("%s (want 2 entries on 2 accounts summing to 0)", msg)
+			if stmt.GetBool("charges") {
+				problem("%s (want one system:revenue leg and one user leg per request, summing to 0)", msg)
+			} else {
+				problem("%s (want 2 entries on 2 accounts summing to 0)", msg)
+			}
 			return nil
 		},
 	})

@@ -459,6 +459,7 @@ func (r *Recorder) commit(batch []Call) ([]LedgerResult, error) {
 				if l, err = newLedgerTx(conn); err != nil {
 					return err
 				}
+				l.batchCharges = true
 			}
 			for _, op := range a.Ops {
 				res, err := l.apply(op)

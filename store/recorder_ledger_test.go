@@ -3,8 +3,12 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // doneLog collects what ledger attachments' Done calls report, by call.
@@ -135,5 +139,110 @@ func TestRecorderLedgerPoisonCall(t *testing.T) {
 	es, err := f.s.LedgerEntries(ctx, LedgerFilter{RequestID: "poison"})
 	if err != nil || len(es) != 0 {
 		t.Errorf("poison's entries: %v, %v; want none", es, err)
+	}
+}
+
+// TestRecorderBatchesCharges: the charges of a batch share one ledger
+// transaction per user account — one user leg per request, one
+// system:revenue leg for their sum — and behave as charges in every
+// other way: balances, idempotency, refunds, the day's total, verify.
+func TestRecorderBatchesCharges(t *testing.T) {
+	f := newLedgerFixture(t)
+	ctx := context.Background()
+	b, err := f.s.EnsureAccount(ctx, "beta")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mustApply(t, LedgerOp{Kind: LedgerGrant, AccountID: f.user, Amount: 1000})
+	f.mustApply(t, LedgerOp{Kind: LedgerGrant, AccountID: b.ID, Amount: 1000})
+	r := NewRecorder(f.s, RecorderOptions{Logger: quietLogger()})
+	defer closeRecorder(t, r)
+	d := newDoneLog()
+	charges := []struct {
+		id      string
+		account int64
+		amount  int64
+	}{{"a1", f.user, 10}, {"b1", b.ID, 20}, {"a2", f.user, 30}, {"a3", f.user, 40}, {"b2", b.ID, 50}}
+	release := holdWriteLock(t, f.path)
+	for _, c := range charges {
+		call := testCall(c.id, 1)
+		call.Ledger = d.attach(c.id, LedgerOp{Kind: LedgerCharge, AccountID: c.account, Amount: c.amount, RequestID: c.id, Memo: "m",
+			Detail: []byte(`[{"name":"input","quantity":1,"amount":` + strconv.FormatInt(c.amount, 10) + `}]`)})
+		if err := r.Record(call); err != nil {
+			t.Fatal(err)
+		}
+	}
+	release()
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	txns := map[int64]string{}
+	for _, c := range charges {
+		res := d.got[c.id]
+		if len(res) != 1 || !res[0].Applied || res[0].Err != nil {
+			t.Fatalf("%s: %+v %v", c.id, res, d.errs[c.id])
+		}
+		if prev, ok := txns[c.account]; ok && prev != res[0].TxnID {
+			t.Errorf("%s: txn %s, but the account's other charges are in %s", c.id, res[0].TxnID, prev)
+		}
+		txns[c.account] = res[0].TxnID
+	}
+	if txns[f.user] == txns[b.ID] {
+		t.Errorf("both accounts' charges in one transaction %s", txns[f.user])
+	}
+	es, err := f.s.LedgerEntries(ctx, LedgerFilter{AccountID: f.revenue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 2 {
+		t.Fatalf("%d revenue legs, want one per account: %+v", len(es), es)
+	}
+	for _, e := range es {
+		want := map[int64]int64{f.user: 80, b.ID: 70}[e.UserAccountID]
+		if e.Amount != want || e.RequestID != "" || e.TxnID != txns[e.UserAccountID] {
+			t.Errorf("revenue leg %+v, want %d for account %d in %s", e, want, e.UserAccountID, txns[e.UserAccountID])
+		}
+	}
+	bals, err := f.s.Balances(ctx, []int64{f.user, b.ID, f.revenue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bals[f.user].Balance != 920 || bals[b.ID].Balance != 930 || bals[f.revenue].Balance != 150 {
+		t.Errorf("balances %+v, want 920, 930 and revenue 150", bals)
+	}
+	if got, err := f.s.ChargedSince(ctx, f.user, time.Now().Add(-time.Hour)); err != nil || got != 80 {
+		t.Errorf("ChargedSince = %d, %v; want 80", got, err)
+	}
+	verifyClean(t, f.s)
+
+	// The same charge again is a duplicate, with its amount; a different
+	// amount is a conflict. A refund takes back at most what was charged.
+	res := f.apply(t, LedgerOp{Kind: LedgerCharge, AccountID: f.user, Amount: 30, RequestID: "a2"},
+		LedgerOp{Kind: LedgerCharge, AccountID: f.user, Amount: 31, RequestID: "a2"},
+		LedgerOp{Kind: LedgerRefund, Amount: 41, RequestID: "a3"},
+		LedgerOp{Kind: LedgerRefund, Amount: 40, RequestID: "a3"})
+	if !res[0].Duplicate || res[0].Err != nil || res[0].TxnID != txns[f.user] {
+		t.Errorf("same charge again: %+v", res[0])
+	}
+	if !errors.Is(res[1].Err, ErrExists) {
+		t.Errorf("different charge again: %+v", res[1])
+	}
+	if res[2].Err == nil || !res[3].Applied {
+		t.Errorf("refunds of 41 and 40 on a charge of 40: %+v, %+v", res[2], res[3])
+	}
+	if got, _ := f.s.ChargedSince(ctx, f.user, time.Now().Add(-time.Hour)); got != 40 {
+		t.Errorf("ChargedSince after a refund of 40 = %d, want 40", got)
+	}
+	verifyClean(t, f.s)
+
+	// Tampering with a batch is caught.
+	f.s.execRaw(t, `UPDATE ledger_entries SET amount = amount + 1 WHERE request_id = '' AND kind = 'charge' AND user_account_id = `+
+		strconv.FormatInt(b.ID, 10))
+	rep, err := f.s.VerifyLedger(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(rep.Problems, func(p string) bool { return strings.Contains(p, txns[b.ID]) }) {
+		t.Errorf("a batch's revenue leg changed, verify says %q", rep.Problems)
 	}
 }
