@@ -14,11 +14,8 @@ import (
 	"github.com/aignehub/hub/store"
 )
 
-// BenchmarkBilledCall is billing's cost per call in batched durability:
-// quote and settle through the real credits plugin (Wasm), the in-memory
-// hold, and the ledger writer's charge (group-committed in the
-// background, so its cost shows as CPU, not latency).
-func BenchmarkBilledCall(b *testing.B) {
+// creditsPolicy loads the built-in credits plugin, closed when b ends.
+func creditsPolicy(b *testing.B) *runtime.Plugin {
 	wasm, err := plugins.Builtin("credits")
 	if err != nil {
 		b.Skip("credits plugin not built (make plugins):", err)
@@ -28,8 +25,17 @@ func BenchmarkBilledCall(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer pol.Close(ctx)
-	e := setup(b, pol, false, 1_000_000_000_000)
+	b.Cleanup(func() { pol.Close(ctx) })
+	return pol
+}
+
+// BenchmarkBilledCall is billing's cost per call in batched durability:
+// quote and settle through the real credits plugin (Wasm), the in-memory
+// hold, and the ledger writer's charge (group-committed in the
+// background, so its cost shows as CPU, not latency).
+func BenchmarkBilledCall(b *testing.B) {
+	ctx := context.Background()
+	e := setupOpts(b, Options{Policy: creditsPolicy(b)}, 1_000_000_000_000)
 	e.b.opts.Linger = 20 * time.Millisecond
 	u := abi.Usage{InputTokens: 30, OutputTokens: 40}
 	b.ReportAllocs()
@@ -54,17 +60,8 @@ func BenchmarkBilledCall(b *testing.B) {
 // policy's two calls, the in-memory hold and the ledger rows, with no
 // transaction of billing's own. The call records are part of the cost.
 func BenchmarkBilledCallRecorded(b *testing.B) {
-	wasm, err := plugins.Builtin("credits")
-	if err != nil {
-		b.Skip("credits plugin not built (make plugins):", err)
-	}
 	ctx := context.Background()
-	pol, err := runtime.Load(ctx, runtime.Options{Name: "credits", Wasm: wasm, Trusted: true, Deadline: time.Second})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer pol.Close(ctx)
-	e := setupOpts(b, Options{Policy: pol, RecordCarries: true}, 1_000_000_000_000)
+	e := setupOpts(b, Options{Policy: creditsPolicy(b), RecordCarries: true}, 1_000_000_000_000)
 	rec := store.NewRecorder(e.st, store.RecorderOptions{})
 	u := abi.Usage{InputTokens: 30, OutputTokens: 40}
 	body := []byte(`{"model":"m","messages":[{"role":"user","content":"Say hello in French."}]}`)
