@@ -13,7 +13,7 @@ EMULATOR_ADDR ?= 127.0.0.1:8081
 EXAMPLES  := billing-policy
 EXAMPLE_WASM := $(foreach e,$(EXAMPLES),bin/$(e).wasm)
 
-.PHONY: all build plugins examples run test test-short bench vet fmt clean sdk-deps
+.PHONY: all build plugins examples run test test-short bench vet fmt clean sdk-deps web web-deps e2e-deps
 
 all: build
 
@@ -23,12 +23,43 @@ plugins: $(WASM)
 plugins/wasm/%.wasm: $(shell find plugins sdk -name '*.go' -not -name '*_test.go') go.mod sdk/go.mod
 	GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -buildmode=c-shared -ldflags="-s -w" -o $@ ./plugins/$*
 
-examples: $(EXAMPLE_WASM)
+examples: $(EXAMPLE_WASM) bin/as-provider.wasm
 
 bin/%.wasm: $(shell find examples sdk -name '*.go' -not -name '*_test.go') sdk/go.mod examples/%/go.mod
 	cd examples/$* && GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -buildmode=c-shared -ldflags="-s -w" -o ../../$@ .
 
-build: plugins examples
+# The AssemblyScript provider (examples/as-provider), written from sdk/ABI.md
+# alone: its compiler is pinned in its package-lock.json and installed with
+# npm ci, like the SDK test clients below. An explicit rule, so the Go
+# examples' pattern rule does not apply.
+AS_DIR   := examples/as-provider
+AS_STAMP := $(AS_DIR)/node_modules/.package-lock.json
+
+$(AS_STAMP): $(AS_DIR)/package.json $(AS_DIR)/package-lock.json
+	npm ci --prefix $(AS_DIR) --ignore-scripts --no-audit --no-fund
+	touch $@
+
+bin/as-provider.wasm: $(AS_STAMP) $(AS_DIR)/asconfig.json $(wildcard $(AS_DIR)/assembly/*.ts)
+	cd $(AS_DIR) && node_modules/.bin/asc assembly/index.ts --target release --outFile ../../$@
+
+# The dashboard (web/): a React app that Vite builds into web/dist, which the
+# hub binary embeds (web/embed.go). npm ci runs when node_modules is missing
+# or older than the lockfile; the build when a source is newer than its output.
+WEB_STAMP := web/node_modules/.package-lock.json
+WEB_SRC   := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json
+
+web-deps: $(WEB_STAMP)
+
+$(WEB_STAMP): web/package.json web/package-lock.json
+	npm ci --prefix web --ignore-scripts --no-audit --no-fund
+	touch $@
+
+web: web/dist/index.html
+
+web/dist/index.html: $(WEB_STAMP) $(WEB_SRC)
+	npm run --prefix web build
+
+build: plugins examples web
 	$(GO) build -trimpath -ldflags="$(LDFLAGS)" -o bin/hub ./cmd/hub
 	$(GO) build -trimpath -ldflags="$(LDFLAGS)" -o bin/emulator ./cmd/emulator
 
@@ -61,7 +92,17 @@ $(SDK_STAMP): tests/sdk/package.json tests/sdk/package-lock.json
 	npm ci --prefix tests/sdk --ignore-scripts --no-audit --no-fund
 	touch $@
 
-test: plugins examples vet sdk-deps
+# playwright-core for the dashboard's browser test (host/app's
+# TestDashboardE2E, which drives Debian's chromium: .ci/run installs it).
+E2E_STAMP := tests/e2e/node_modules/.package-lock.json
+
+e2e-deps: $(E2E_STAMP)
+
+$(E2E_STAMP): tests/e2e/package.json tests/e2e/package-lock.json
+	npm ci --prefix tests/e2e --ignore-scripts --no-audit --no-fund
+	touch $@
+
+test: plugins examples web vet sdk-deps e2e-deps
 	cd sdk && $(GO) test -race ./...
 	$(GO) test -race -timeout 20m ./...
 	for e in $(EXAMPLES); do (cd examples/$$e && $(GO) test -race ./...) || exit 1; done

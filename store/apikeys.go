@@ -383,25 +383,30 @@ func scanAPIKeys(conn *sqlite.Conn, query string, args map[string]any) ([]APIKey
 	err := sqlitex.ExecuteFS(conn, queries, query, &sqlitex.ExecOptions{
 		Named: args,
 		ResultFunc: func(stmt *sqlite.Stmt) error {
-			k := APIKey{
-				ID:             stmt.GetInt64("id"),
-				AccountID:      stmt.GetInt64("account_id"),
-				Prefix:         stmt.GetText("prefix"),
-				Name:           stmt.GetText("name"),
-				Role:           stmt.GetText("role"),
-				CreatedAt:      timeCol(stmt, "created_at"),
-				ExpiresAt:      timeCol(stmt, "expires_at"),
-				RevokedAt:      timeCol(stmt, "revoked_at"),
-				LastUsedAt:     timeCol(stmt, "last_used_at"),
-				AllowedModels:  parseModels(stmt.GetText("allowed_models")),
-				RPM:            int(stmt.GetInt64("rpm")),
-				TPM:            int(stmt.GetInt64("tpm")),
-				MaxConcurrency: int(stmt.GetInt64("max_concurrency")),
-			}
-			stmt.GetBytes("key_hash", k.Hash[:])
-			keys = append(keys, k)
+			keys = append(keys, scanAPIKey(stmt))
 			return nil
 		},
 	})
 	return keys, err
+}
+
+// scanAPIKey reads the api_keys columns of stmt's current row.
+func scanAPIKey(stmt *sqlite.Stmt) APIKey {
+	k := APIKey{
+		ID:             stmt.GetInt64("id"),
+		AccountID:      stmt.GetInt64("account_id"),
+		Prefix:         stmt.GetText("prefix"),
+		Name:           stmt.GetText("name"),
+		Role:           stmt.GetText("role"),
+		CreatedAt:      timeCol(stmt, "created_at"),
+		ExpiresAt:      timeCol(stmt, "expires_at"),
+		RevokedAt:      timeCol(stmt, "revoked_at"),
+		LastUsedAt:     timeCol(stmt, "last_used_at"),
+		AllowedModels:  parseModels(stmt.GetText("allowed_models")),
+		RPM:            int(stmt.GetInt64("rpm")),
+		TPM:            int(stmt.GetInt64("tpm")),
+		MaxConcurrency: int(stmt.GetInt64("max_concurrency")),
+	}
+	stmt.GetBytes("key_hash", k.Hash[:])
+	return k
 }

@@ -31,10 +31,17 @@
 // No command prints a secret, only its masked hint.
 //
 // The commands that need the running hub's live state — `hub plugins`
-// (the loaded plugins), `hub state` (provider and credential health) and
+// (the loaded plugins; `hub plugins reload|rollback NAME` hot-swaps one),
+// `hub state` (provider and credential health) and
 // `hub credentials test` (a live upstream call) — call its admin API at
 // --hub URL (default: the config's listen address) with the admin key in
 // $HUB_ADMIN_KEY.
+//
+// `hub plugin new|build|test` is for plugin authors and needs no hub: it
+// scaffolds a provider or billing plugin (its own module on the SDK, with
+// native tests and conformance fixtures), builds one to .wasm, and runs the
+// conformance kit (host/conformance) on a module, exiting 1 when a check
+// fails. docs/plugin-tutorial.md walks through it.
 //
 // Output is a human table by default and JSON with -json. The exit status
 // is 0 on success, 1 on failure and 2 for a usage error.
@@ -74,7 +81,8 @@ var commands = []command{
 	{"usage", "usage [--since D] [--group-by model,…] [--csv]", "show usage statistics", runUsage},
 	{"calls", "calls export|show", "export the call log (CSV or JSON), show one call with its attempts", callsGroup.run},
 	{"audit", "audit [--since D] [--action A]", "show the audit log", runAudit},
-	{"plugins", "plugins list [--hub URL]", "list the running hub's plugins", runPlugins},
+	{"plugins", "plugins list|reload|rollback [--hub URL]", "list the running hub's plugins, hot-reload or roll one back", runPlugins},
+	{"plugin", "plugin new|build|test", "write a plugin: scaffold, build to .wasm, run the conformance kit", runPlugin},
 	{"state", "state [--hub URL]", "show the running hub's provider and credential health", runState},
 	{"validate", "validate [-config FILE]", "check a config file without starting anything", runValidate},
 	{"version", "version", "print the version", runVersion},

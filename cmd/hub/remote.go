@@ -140,6 +140,7 @@ func (a *adminClient) call(ctx context.Context, method, path string) (json.RawMe
 
 const pluginsUsage = `usage:
   hub plugins list [--hub URL]
+  hub plugins reload|rollback NAME [--hub URL]   (see hub plugins reload -h)
 Lists the plugins the running hub has loaded, with the providers using them.
 --hub defaults to http:// and the config's listen address (-config FILE); the
 admin key is read from $HUB_ADMIN_KEY. -json prints JSON.`
@@ -159,6 +160,9 @@ type pluginInfo struct {
 }
 
 func runPlugins(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "reload" || args[0] == "rollback") {
+		return runPluginsReload(ctx, args[0], args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "list" {
 		args = args[1:]
 	}

@@ -56,6 +56,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logger.Info("hub listening", "addr", ln.Addr().String(), "version", version, "data_dir", cfg.DataDir)
 	errc := make(chan error, 1)
 	go func() { errc <- hub.Serve(ln) }()
+	reloadOnHangup(ctx, hub, logger)
 
 	select {
 	case err := <-errc:
@@ -74,6 +75,33 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	<-errc
 	logger.Info("stopped")
 	return nil
+}
+
+// reloadOnHangup makes SIGHUP reload every plugin whose module or
+// [plugins.NAME] settings changed (see app.Hub.ReloadChanged), until ctx
+// ends. Each outcome is logged by the hub; this logs the summary.
+func reloadOnHangup(ctx context.Context, hub *app.Hub, logger *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+			}
+			logger.Info("SIGHUP: reloading changed plugins")
+			failed := 0
+			results := hub.ReloadChanged(ctx)
+			for _, r := range results {
+				if !r.OK {
+					failed++
+				}
+			}
+			logger.Info("SIGHUP: plugin reload done", "reloaded", len(results)-failed, "failed", failed)
+		}
+	}()
 }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -43,6 +44,35 @@ type PluginInfo struct {
 	PoolSize      int      `json:"pool_size"`
 	// Providers are the names of the providers the plugin serves.
 	Providers []string `json:"providers"`
+	// LoadedAt is when the serving version was loaded.
+	LoadedAt time.Time `json:"loaded_at"`
+	// Watch says the module's file is watched and hot-reloaded on change.
+	Watch bool `json:"watch"`
+	// Rollback is the last good version before this one, which POST
+	// .../rollback brings back; nil when there is none.
+	Rollback *PluginVersion `json:"rollback"`
+	// Draining counts replaced versions still open for the calls that
+	// started on them.
+	Draining int `json:"draining"`
+	// LastReload is the outcome of the latest reload or rollback; nil when
+	// there was none.
+	LastReload *PluginReload `json:"last_reload"`
+
+	// The pool now and the counters of the serving version since it was
+	// loaded (runtime.Stats): instances alive, idle and running a call;
+	// calls run, calls that returned a plugin error, crashes (an instance
+	// that trapped, ran past its deadline or failed to start), instances
+	// recycled for memory, the largest instance memory, and whether the
+	// plugin is crash-looping (5 crashes within a minute).
+	Instances   int    `json:"instances"`
+	Idle        int    `json:"idle"`
+	InUse       int    `json:"in_use"`
+	Calls       uint64 `json:"calls"`
+	Errors      uint64 `json:"errors"`
+	Crashes     uint64 `json:"crashes"`
+	Recycled    uint64 `json:"recycled"`
+	MemoryBytes uint64 `json:"memory_bytes"`
+	CrashLoop   bool   `json:"crash_loop"`
 }
 
 // Runtime is what the admin API needs from the running hub (host/app
@@ -77,6 +107,19 @@ type Options struct {
 	// MaxBody is the largest request body accepted, in bytes. Zero or
 	// negative means DefaultMaxBody (1 MiB).
 	MaxBody int64
+	// Recorder is the call recorder, flushed when a call asked for by
+	// request ID is not yet in the database (it may have just ended).
+	// Nil means calls are looked up once.
+	Recorder Flusher
+	// Models lists the models the routed providers serve, for
+	// GET /api/admin/model-rates/unpriced. Nil means that route answers
+	// 503.
+	Models func() []proxy.ModelInfo
+}
+
+// A Flusher writes out every record queued so far (store.Recorder).
+type Flusher interface {
+	Flush(ctx context.Context) error
 }
 
 // Handler serves the admin API. It is safe for concurrent use.

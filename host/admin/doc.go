@@ -49,6 +49,8 @@
 //	GET    /api/admin/state                                  {"data":[provider health]}
 //	GET    /api/admin/model-rates                            {"data":[rate]}
 //	POST   /api/admin/model-rates                            rate (201 new, 200 replaced)
+//	POST   /api/admin/model-rates/bulk                       {"data":[rate]}: {"models":[…]} or {"all":true}, times "multiply"
+//	GET    /api/admin/model-rates/unpriced                   {"data":[{"model","provider","name"}]}: routed models without a rate
 //	GET    /api/admin/model-rates/*model                     rate; model may hold "/"
 //	DELETE /api/admin/model-rates/*model                     204
 //	GET    /api/admin/keys[?account_id=N]                    {"data":[key]}
@@ -71,7 +73,9 @@
 //	GET    /api/admin/calls?since=&until=&account_id=&key_id=&provider=&model=&status=&limit=&before=&format=
 //	                                                         {"data":[call],"next_before":CURSOR}, or CSV
 //	GET    /api/admin/calls/:request_id                      call, with its upstream attempts
-//	GET    /api/admin/plugins                                {"data":[plugin]}
+//	GET    /api/admin/plugins                                {"data":[plugin]}, with last_reload and rollback
+//	POST   /api/admin/plugins/:name/reload                   reload result (422 with the failed step), audited as plugin.reload
+//	POST   /api/admin/plugins/:name/rollback                 reload result (409 without a previous version), audited as plugin.rollback
 //	GET    /api/admin/audit?since=&until=&action=&actor=&target=&before=&limit=
 //	                                                         {"data":[entry],"next_before":ID}
 //
@@ -108,7 +112,22 @@
 // key, never the key itself) to any valid key, user or admin, confined to
 // the key's own account: account_id may name that account and no other
 // (403). Credential IDs are not shown there. [UserPaths] lists its paths
-// for the hub's server to mount.
+// for the hub's server to mount. It also serves one call by request ID
+// (GET /api/calls/:request_id, another account's is a 404) and the
+// account's keys: GET and POST /api/keys, DELETE /api/keys/:id. A key
+// created there is a user key of the caller's account that can do no
+// more than the caller; changes are audited as the caller's.
+//
+// A call asked for by request ID that is not in the database yet may
+// have just ended (the recorder batches): both APIs flush the recorder
+// ([Options].Recorder) and look again for up to two seconds.
+//
+// A bulk rate change multiplies every amount of the chosen rates by an
+// exact decimal string (at most 6 digits each side of the point), rounding
+// to the nearest micro-credit, halves up, in one transaction; each changed
+// rate is audited as rate.set with "multiply". The unpriced listing needs
+// [Options].Models; a model literally named "unpriced" is read through
+// the listing of every rate.
 //
 // # Not over HTTP: the master key rotation
 //

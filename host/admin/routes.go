@@ -39,6 +39,7 @@ func (h *Handler) routeTable() []route {
 
 		{"GET", p + "/model-rates", h.listRates},
 		{"POST", p + "/model-rates", h.setRate},
+		{"POST", p + "/model-rates/bulk", h.multiplyRates},
 		{"GET", p + "/model-rates/*model", h.getRate},
 		{"DELETE", p + "/model-rates/*model", h.deleteRate},
 
@@ -63,6 +64,8 @@ func (h *Handler) routeTable() []route {
 		{"GET", p + "/calls/:request_id", h.call},
 
 		{"GET", p + "/plugins", h.plugins},
+		{"POST", p + "/plugins/:name/reload", h.reloadPlugin(false)},
+		{"POST", p + "/plugins/:name/rollback", h.reloadPlugin(true)},
 		{"GET", p + "/audit", h.audit},
 	}
 }
@@ -313,6 +316,9 @@ func (h *Handler) getRate(r *http.Request, ps httprouter.Params) (result, error)
 	m, err := rateModel(ps)
 	if err != nil {
 		return result{}, err
+	}
+	if m == UnpricedPath {
+		return h.unpriced(r)
 	}
 	rate, err := h.opts.Manage.Rate(r.Context(), m)
 	if err != nil {

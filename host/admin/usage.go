@@ -146,5 +146,5 @@ func (h *Handler) calls(r *http.Request, _ httprouter.Params) (result, error) {
 }
 
 func (h *Handler) call(r *http.Request, ps httprouter.Params) (result, error) {
-	return one(h.opts.Manage.Call(r.Context(), ps.ByName("request_id")))
+	return one(h.findCall(r.Context(), ps.ByName("request_id")))
 }

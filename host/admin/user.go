@@ -22,7 +22,7 @@ const (
 // UserPaths returns the paths the user API ([NewUser]) serves, for the
 // hub's server to mount, every method on each (other methods answer 405).
 func UserPaths() []string {
-	return []string{UserUsagePath, UserCallsPath, UserAccountPath}
+	return []string{UserUsagePath, UserCallsPath, UserAccountPath, UserCallPath, UserKeysPath, UserKeyPath}
 }
 
 // userHandler serves the user API.
@@ -40,15 +40,29 @@ type userHandler struct {
 //
 // The listings are confined to the caller's account: an account_id
 // parameter naming another account is refused with 403, one naming the
-// caller's own is allowed. Credential IDs are not shown. Nothing here
-// changes anything, so nothing is audited. It panics if opts.Auth or
-// opts.Manage is nil; opts.Runtime is not used.
+// caller's own is allowed. Credential IDs are not shown. It panics if
+// opts.Auth or opts.Manage is nil; opts.Runtime is not used.
+//
+// It also serves the caller's own keys and single calls:
+//
+//	GET    /api/calls/:request_id  one call of the account, with its attempts
+//	GET    /api/keys               the account's keys (never their secrets)
+//	POST   /api/keys               201 {"key":"sk-hub-…", key…}: a user key, shown once
+//	DELETE /api/keys/:id           204; revokes a key of the account
+//
+// A key created here belongs to the caller's account, has the role
+// "user", and can do no more than the caller (allowed models, limits,
+// expiry: see createOwnKey). Key changes are audited as the caller's.
 func NewUser(opts Options) http.Handler {
 	u := &userHandler{core: newCore(opts, "user")}
 	u.routes = []route{
 		{"GET", UserUsagePath, u.usage},
 		{"GET", UserCallsPath, u.calls},
 		{"GET", UserAccountPath, u.account},
+		{"GET", UserCallPath, u.ownCall},
+		{"GET", UserKeysPath, u.listOwnKeys},
+		{"POST", UserKeysPath, u.createOwnKey},
+		{"DELETE", UserKeyPath, u.revokeOwnKey},
 	}
 	u.route(u.routes)
 	return u

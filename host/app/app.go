@@ -9,12 +9,10 @@ package app
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
-	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -54,6 +52,9 @@ type Options struct {
 	// CacheDir is the compilation cache directory. Empty means
 	// DATA_DIR/wasm-cache.
 	CacheDir string
+	// Dashboard is the built web app served at "/" (index.html and
+	// assets/). Nil means the app embedded in the binary (web.Dist()).
+	Dashboard fs.FS
 }
 
 // Hub is a running gateway.
@@ -75,7 +76,8 @@ type Hub struct {
 	http      *http.Server
 
 	pluginMu sync.Mutex
-	plugins  map[string]*runtime.Plugin
+	plugins  map[string]*pluginSlot        // the loaded plugins, by name (see reload.go)
+	entries  map[string]config.PluginEntry // hub.toml's [plugins] as re-read on SIGHUP; nil before
 
 	// bgCtx lives until shutdown: background work (polls, discovery,
 	// credential checks) runs under it.
@@ -116,7 +118,7 @@ func New(ctx context.Context, opts Options) (h *Hub, err error) {
 	if opts.Builtin == nil {
 		opts.Builtin = plugins.Builtin
 	}
-	h = &Hub{cfg: cfg, log: opts.Logger, lookupEnv: opts.LookupEnv, builtin: opts.Builtin, plugins: map[string]*runtime.Plugin{}}
+	h = &Hub{cfg: cfg, log: opts.Logger, lookupEnv: opts.LookupEnv, builtin: opts.Builtin, plugins: map[string]*pluginSlot{}}
 	h.bgCtx, h.stopBG = context.WithCancel(context.Background())
 	hub := h // "return nil, err" clears h before deferred calls run
 	defer func() {
@@ -152,7 +154,7 @@ func New(ctx context.Context, opts Options) (h *Hub, err error) {
 		return nil, errors.New("no enabled providers")
 	}
 	h.recorder = store.NewRecorder(h.store, store.RecorderOptions{Logger: opts.Logger})
-	h.auth = auth.New(h.store, auth.Options{Logger: opts.Logger})
+	h.auth = auth.New(h.store, auth.Options{Logger: opts.Logger, Sessions: h.store})
 	h.limiter = limits.New(limits.Options{})
 	var bill proxy.Billing
 	if bill, err = h.startBilling(ctx); err != nil {
@@ -188,13 +190,19 @@ func New(ctx context.Context, opts Options) (h *Hub, err error) {
 		mo.Granter = h.biller // grants through the ledger writer keep its balances exact
 	}
 	h.manage = manage.New(mo)
+	dash, err := dashboardApp(opts.Dashboard, opts.Logger)
+	if err != nil {
+		return nil, err
+	}
 	h.server = server.New(server.Options{
 		Auth:           h.auth,
 		Engine:         h.engine,
 		MaxRequestBody: cfg.Limits.MaxRequestBody.Bytes(),
 		Logger:         opts.Logger,
-		Admin:          admin.New(admin.Options{Auth: h.auth, Manage: h.manage, Runtime: runtimeView{h}, Logger: opts.Logger}),
-		User:           admin.NewUser(admin.Options{Auth: h.auth, Manage: h.manage, Logger: opts.Logger}),
+		Admin:          admin.New(h.apiOptions(opts.Logger)),
+		User:           admin.NewUser(h.apiOptions(opts.Logger)),
+		Session:        h.sessionAPI(opts.Logger),
+		Dashboard:      dash,
 		Rates:          h.ratesFunc(),
 		UserPaths:      admin.UserPaths(),
 	})
@@ -206,6 +214,7 @@ func New(ctx context.Context, opts Options) (h *Hub, err error) {
 	go h.auth.Run(h.bgCtx)
 	go h.pollProviders(h.bgCtx)
 	go h.engine.RunHealthChecks(h.bgCtx, time.Second)
+	go h.watchPlugins(h.bgCtx)
 	h.discoverModels(h.bgCtx, router)
 	return h, nil
 }
@@ -216,56 +225,34 @@ func supportedAuth(a string) bool {
 		strings.HasPrefix(a, abi.AuthSigV4Prefix) && len(a) > len(abi.AuthSigV4Prefix)
 }
 
-// loadPlugin loads a plugin once, however many providers use it.
-func (h *Hub) loadPlugin(ctx context.Context, e config.PluginEntry) (*runtime.Plugin, error) {
+// loadPlugin returns the serving version of a plugin, loading it the first
+// time, however many providers use it.
+func (h *Hub) loadPlugin(ctx context.Context, e config.PluginEntry) (*pluginVersion, error) {
 	h.pluginMu.Lock()
 	defer h.pluginMu.Unlock()
-	if p, ok := h.plugins[e.Name]; ok {
-		return p, nil
+	if s, ok := h.plugins[e.Name]; ok {
+		return s.current(), nil
 	}
-	var wasm []byte
-	var err error
-	if name, ok := e.Builtin(); ok {
-		wasm, err = h.builtin(name)
-	} else {
-		wasm, err = os.ReadFile(e.Source)
-	}
+	wasm, err := h.readModule(e)
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s: %w", e.Name, err)
 	}
-	if e.SHA256 != "" {
-		sum := sha256.Sum256(wasm)
-		if got := hex.EncodeToString(sum[:]); got != e.SHA256 {
-			return nil, fmt.Errorf("plugin %s: sha256 of %s is %s, but hub.toml pins %s", e.Name, e.Source, got, e.SHA256)
-		}
-	}
-	cfgJSON, err := e.ConfigJSON()
-	if err != nil {
+	if err := checkPin(e, wasm); err != nil {
 		return nil, err
 	}
-	lim := h.cfg.Limits
 	start := time.Now()
-	p, err := runtime.Load(ctx, runtime.Options{
-		Name:        e.Name,
-		Wasm:        wasm,
-		Config:      cfgJSON,
-		Cache:       h.cache,
-		MemoryLimit: uint64(lim.PluginMemory.Bytes()),
-		Deadline:    lim.PluginDeadline.Std(),
-		MaxOutput:   int(lim.PluginMaxOutput.Bytes()),
-		PoolSize:    e.PoolSize,
-		MinIdle:     e.MinIdle,
-		Trusted:     e.IsTrusted(),
-		Logger:      h.log,
-	})
+	p, err := h.loadModule(ctx, e, wasm)
 	if err != nil {
 		return nil, err
 	}
 	m := p.Manifest()
 	h.log.Info("plugin loaded", "plugin", e.Name, "version", m.Version, "kind", m.Kind, "sha256", p.SHA256()[:12],
 		"trusted", e.IsTrusted(), "took", time.Since(start).Round(time.Millisecond))
-	h.plugins[e.Name] = p
-	return p, nil
+	s := &pluginSlot{name: e.Name}
+	v := newVersion(s, p, e, wasm)
+	s.cur.Store(v)
+	h.plugins[e.Name] = s
+	return v, nil
 }
 
 // Handler is the hub's HTTP handler.
@@ -280,11 +267,15 @@ func (h *Hub) Recorder() *store.Recorder { return h.recorder }
 // Auth is the hub's authenticator.
 func (h *Hub) Auth() *auth.Authenticator { return h.auth }
 
-// Plugins returns the loaded plugins by name.
+// Plugins returns the serving version of each loaded plugin, by name.
 func (h *Hub) Plugins() map[string]*runtime.Plugin {
 	h.pluginMu.Lock()
 	defer h.pluginMu.Unlock()
-	return maps.Clone(h.plugins)
+	out := make(map[string]*runtime.Plugin, len(h.plugins))
+	for name, s := range h.plugins {
+		out[name] = s.current().Plugin
+	}
+	return out
 }
 
 // ratesFunc gives the AIGNE surface the prices callers pay: the biller's
@@ -376,10 +367,8 @@ func (h *Hub) closeResources(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("close recorder: %w", err))
 		}
 	}
-	for name, p := range h.plugins {
-		if err := p.Close(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("close plugin %s: %w", name, err))
-		}
+	for _, s := range h.plugins {
+		errs = append(errs, s.closeAll(ctx))
 	}
 	if h.store != nil {
 		if err := h.store.Close(); err != nil {

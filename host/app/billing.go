@@ -44,7 +44,12 @@ func (h *Hub) startBilling(ctx context.Context) (proxy.Billing, error) {
 	if k := pol.Manifest().Kind; k != abi.KindBilling {
 		return nil, fmt.Errorf("billing policy: plugin %s is a %s plugin, not a billing plugin", entry.Name, k)
 	}
-	biller := billing.New(billing.Options{Store: h.store, Policy: pol, Strict: b.Durability == config.DurabilityStrict,
+	// The biller holds a handle, not the version: a reload of the policy
+	// swaps the version behind it (see reload.go).
+	pol.slot.mu.Lock()
+	pol.slot.billing = true
+	pol.slot.mu.Unlock()
+	biller := billing.New(billing.Options{Store: h.store, Policy: policyHandle{pol.slot}, Strict: b.Durability == config.DurabilityStrict,
 		RecordCarries: true, DefaultMaxOutputTokens: int64(b.DefaultMaxOutputTokens), Logger: h.log})
 	n, err := biller.Recover(ctx)
 	if err != nil {

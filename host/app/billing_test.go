@@ -90,9 +90,19 @@ func (h *testHub) balance(acct int64) int64 {
 	return b[acct].Balance
 }
 
+// writeAll waits until every call so far is in the ledger: the call
+// records, which carry batched charges, and the biller's own writes.
+func (h *testHub) writeAll() {
+	h.t.Helper()
+	if err := h.hub.Recorder().Flush(context.Background()); err != nil {
+		h.t.Fatal(err)
+	}
+	h.hub.Biller().Close(context.Background())
+}
+
 // netCharge is what the ledger took from the account for a request (its
 // entries on the user account, an over-the-hold charge included). Call it
-// after the biller is closed, so every write is in.
+// after writeAll, so every write is in.
 func (h *testHub) netCharge(reqID string, acct int64) int64 {
 	h.t.Helper()
 	var net int64
@@ -176,7 +186,7 @@ func TestBillingExactCharges(t *testing.T) {
 	if e := decodeError(t, resp); resp.StatusCode != 400 || deref(e.Error.Code) != "unpriced_model" {
 		t.Fatalf("unpriced: %d %+v", resp.StatusCode, e)
 	}
-	h.hub.Biller().Close(context.Background())
+	h.writeAll()
 	var total int64
 	for id, want := range charges {
 		if got := h.netCharge(id, acct); got != want {
@@ -212,7 +222,7 @@ func TestBillingClientAbortBillsDelivered(t *testing.T) {
 	if c.Credits != c.PromptTokens+2*c.CompletionTokens {
 		t.Fatalf("credits %d for %d+%d tokens", c.Credits, c.PromptTokens, c.CompletionTokens)
 	}
-	h.hub.Biller().Close(context.Background())
+	h.writeAll()
 	if got := h.netCharge(c.RequestID, acct); got != c.Credits {
 		t.Fatalf("ledger took %d, the call record says %d", got, c.Credits)
 	}
@@ -224,7 +234,10 @@ func TestBillingClientAbortBillsDelivered(t *testing.T) {
 func TestBillingConcurrentCallsNeverOverdraw(t *testing.T) {
 	for _, durability := range []string{"batched", "strict"} {
 		t.Run(durability, func(t *testing.T) {
-			h := startBillingHub(t, emulator.Options{Latency: 300 * time.Millisecond}, durability)
+			// The upstream answers slowly enough that all 100 calls are in
+			// flight together: a call that ended would release the part of
+			// its hold it did not use, and a later call could then fit.
+			h := startBillingHub(t, emulator.Options{Latency: 2 * time.Second}, durability)
 			body := `{"model":"gpt-4o-mini","max_tokens":100,"messages":[{"role":"user","content":"same body for every call"}]}`
 			hold := int64((len(body)+2)/3) + 2*100 // the credits policy's worst case
 			acct := h.grant(10 * hold)
@@ -253,7 +266,7 @@ func TestBillingConcurrentCallsNeverOverdraw(t *testing.T) {
 			if statuses[200] > 10 || statuses[200] == 0 || statuses[200]+statuses[402] != 100 {
 				t.Fatalf("statuses %v", statuses)
 			}
-			h.hub.Biller().Close(context.Background())
+			h.writeAll()
 			if b := h.balance(acct); b < 0 || b >= 10*hold {
 				t.Fatalf("balance %d after %d calls (grant %d)", b, statuses[200], 10*hold)
 			}
@@ -366,7 +379,7 @@ models = ["gpt-4o-mini"]
 	if fmt.Sprint(charged) != fmt.Sprint(want) {
 		t.Fatalf("charges %v, want %v (list price %d, allowance %d)", charged, want, list, list+1)
 	}
-	h.hub.Biller().Close(context.Background())
+	h.writeAll()
 	if b := h.balance(acct); b != 1_000_000-want[1]-want[2] {
 		t.Fatalf("balance %d", b)
 	}
@@ -422,7 +435,7 @@ func TestCreditsAndUsageAPIs(t *testing.T) {
 	if calls != 4 || charged != total || total == 0 {
 		t.Fatalf("usage %+v, charged %d", usage.Data, total)
 	}
-	h.hub.Biller().Close(context.Background())
+	h.writeAll()
 	var me struct {
 		Balance int64 `json:"balance"`
 	}

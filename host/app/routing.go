@@ -171,11 +171,7 @@ func (h *Hub) buildRouter(ctx context.Context, old *proxy.Router) (*proxy.Router
 		if !sp.Enabled {
 			continue
 		}
-		entry, ok := h.cfg.Plugins[sp.Plugin]
-		if !ok {
-			entry = config.PluginEntry{Name: sp.Plugin, Source: config.BuiltinSourcePrefix + sp.Plugin,
-				PoolSize: config.DefaultPoolSize, MinIdle: config.DefaultMinIdle}
-		}
+		entry := h.pluginEntry(sp.Plugin)
 		plug, err := h.loadPlugin(ctx, entry)
 		if err != nil {
 			return nil, fmt.Errorf("provider %s: %w", sp.Name, err)

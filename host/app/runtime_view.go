@@ -7,7 +7,6 @@ import (
 	"sort"
 
 	"github.com/aignehub/hub/host/admin"
-	"github.com/aignehub/hub/host/config"
 	"github.com/aignehub/hub/host/limits"
 	"github.com/aignehub/hub/host/proxy"
 	"github.com/aignehub/hub/store"
@@ -64,18 +63,25 @@ func (v runtimeView) Plugins() []admin.PluginInfo {
 		}
 	}
 	var out []admin.PluginInfo
-	for name, p := range v.h.Plugins() {
-		m := p.Manifest()
-		e, ok := v.h.cfg.Plugins[name]
-		if !ok {
-			e = config.PluginEntry{Name: name, Source: config.BuiltinSourcePrefix + name, PoolSize: config.DefaultPoolSize}
-		}
-		out = append(out, admin.PluginInfo{Name: name, Kind: m.Kind, Version: m.Version, SHA256: p.SHA256(), Source: e.Source,
-			APIs: m.APIs, Auth: m.Auth, StreamFraming: m.StreamFraming, Trusted: e.IsTrusted(), PoolSize: e.PoolSize,
-			Providers: users[name]})
+	for _, s := range v.h.slots() {
+		out = append(out, s.info(users[s.name]))
 	}
+	v.addStats(out)
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+var _ admin.PluginReloader = runtimeView{}
+
+// ReloadPlugin reloads a plugin from its source (see Hub.ReloadPlugin).
+func (v runtimeView) ReloadPlugin(ctx context.Context, name string) (admin.PluginReload, error) {
+	return v.h.ReloadPlugin(ctx, name)
+}
+
+// RollbackPlugin brings back a plugin's previous version (see
+// Hub.RollbackPlugin).
+func (v runtimeView) RollbackPlugin(ctx context.Context, name string) (admin.PluginReload, error) {
+	return v.h.RollbackPlugin(ctx, name)
 }
 
 // KeyUsage reports a key's use of its limits in the current window.

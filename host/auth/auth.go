@@ -7,6 +7,11 @@
 // made by another process (the `hub keys revoke` CLI) is seen within
 // PollInterval through a version counter the store bumps on every change to
 // api_keys.
+//
+// With [Options].Sessions, a browser may instead sign in once with a key
+// and carry an opaque session cookie ([SessionCookie]) that acts as that
+// key on every route that takes one; see [Authenticator.SignIn] for the
+// session's rules and its protection against cross-site request forgery.
 package auth
 
 import (
@@ -65,6 +70,12 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
+	// Sessions stores sign-in sessions. Nil means session cookies are
+	// ignored and SignIn fails.
+	Sessions SessionStore
+	// SessionTTL is how long a session lasts after sign-in. Zero means
+	// DefaultSessionTTL (12h).
+	SessionTTL time.Duration
 }
 
 // Authenticator maps a presented key to its record.
@@ -95,6 +106,9 @@ func New(st Store, opts Options) *Authenticator {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.SessionTTL <= 0 {
+		opts.SessionTTL = DefaultSessionTTL
 	}
 	c, _ := lru.New[[32]byte, entry](opts.CacheSize)
 	return &Authenticator{st: st, opts: opts, cache: c}
@@ -147,12 +161,41 @@ func Presented(r *http.Request) string {
 	return strings.TrimSpace(r.Header.Get("X-Api-Key"))
 }
 
+// HasCredentials reports whether r presents an API key or carries a
+// session cookie: whether [Authenticator.Authenticate] has anything to
+// check.
+func HasCredentials(r *http.Request) bool {
+	return Presented(r) != "" || sessionToken(r) != ""
+}
+
 // Authenticate returns the key record for the request's key, or a 401
-// *apierr.Error for a missing, unknown, revoked or expired key.
+// *apierr.Error for a missing, unknown, revoked or expired key. A request
+// without a key that carries a session cookie acts as the session's key
+// (see [Authenticator.SignIn]); a state-changing request so authenticated
+// must also pass the session's CSRF checks, or gets a 403 *apierr.Error.
 func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (store.APIKey, error) {
 	presented := Presented(r)
 	if presented == "" {
+		if a.opts.Sessions != nil && sessionToken(r) != "" {
+			s, err := a.Session(ctx, r)
+			if err != nil {
+				return store.APIKey{}, err
+			}
+			if err := checkCSRF(r, s); err != nil {
+				return store.APIKey{}, err
+			}
+			return s.Key, nil
+		}
 		return store.APIKey{}, apierr.Unauthorized("You didn't provide an API key. Send it as \"Authorization: Bearer YOUR_KEY\".")
+	}
+	return a.Lookup(ctx, presented)
+}
+
+// Lookup returns the key record of a presented key, or a 401
+// *apierr.Error for an unknown, revoked or expired key.
+func (a *Authenticator) Lookup(ctx context.Context, presented string) (store.APIKey, error) {
+	if presented == "" {
+		return store.APIKey{}, apierr.Unauthorized("You didn't provide an API key.")
 	}
 	h := Hash(presented)
 	e, ok := a.cache.Get(h)
@@ -171,13 +214,21 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (stor
 	if !e.found {
 		return store.APIKey{}, apierr.Unauthorized("Incorrect API key provided: " + mask(presented) + ".")
 	}
-	if !e.key.RevokedAt.IsZero() {
-		return store.APIKey{}, apierr.Unauthorized("This API key has been revoked.")
-	}
-	if !e.key.ExpiresAt.IsZero() && !a.opts.Now().Before(e.key.ExpiresAt) {
-		return store.APIKey{}, apierr.Unauthorized("This API key has expired.")
+	if err := a.usable(e.key); err != nil {
+		return store.APIKey{}, err
 	}
 	return e.key, nil
+}
+
+// usable returns a 401 *apierr.Error for a revoked or expired key.
+func (a *Authenticator) usable(k store.APIKey) error {
+	if !k.RevokedAt.IsZero() {
+		return apierr.Unauthorized("This API key has been revoked.")
+	}
+	if !k.ExpiresAt.IsZero() && !a.opts.Now().Before(k.ExpiresAt) {
+		return apierr.Unauthorized("This API key has expired.")
+	}
+	return nil
 }
 
 // mask shows at most a key's display prefix and last 4 characters.

@@ -310,6 +310,12 @@ type PluginEntry struct {
 	// Config is passed to the plugin as JSON (see [PluginEntry.ConfigJSON]); its
 	// contents are the plugin's business. Default empty.
 	Config map[string]any `toml:"config"`
+
+	// Watch hot-reloads the plugin when its .wasm file changes: the hub polls the
+	// file's size, modification time and SHA-256 about every second and reloads a
+	// new module once it is the same on two polls in a row (so a half-written file
+	// is never loaded). Default false. Only a .wasm file source can be watched.
+	Watch bool `toml:"watch"`
 }
 
 // Builtin returns the builtin plugin name for a "builtin:NAME" source.

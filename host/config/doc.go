@@ -59,6 +59,7 @@
 //	pool_size = 0                 # 0 means 4
 //	min_idle  = 0                 # 0 means 1
 //	config    = { }               # handed to the plugin as JSON
+//	watch     = false             # hot-reload a .wasm file when it changes (polled every second)
 //
 //	[[providers]]
 //	name        = "openai"        # ^[a-z0-9][a-z0-9_-]*$, unique

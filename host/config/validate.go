@@ -421,6 +421,10 @@ func (ps *problems) plugin(e *PluginEntry, name, dir string, builtins, billingBu
 		}
 	}
 
+	if e.Watch && builtin {
+		ps.add(pre.dot("watch"), "only a .wasm file source can be watched")
+	}
+
 	if e.Trusted == nil {
 		e.Trusted = &builtin
 	} else if *e.Trusted && !builtin && e.SHA256 == "" {

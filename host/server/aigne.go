@@ -155,7 +155,7 @@ func (s *Server) aigneImages(w http.ResponseWriter, r *http.Request, parse func(
 // With Options.Rates, a model without a price is not available.
 func (s *Server) aigneStatus(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	var key store.APIKey
-	if auth.Presented(r) != "" {
+	if auth.HasCredentials(r) {
 		k, err := s.opts.Auth.Authenticate(r.Context(), r)
 		if err != nil {
 			aigne.WriteError(w, apierr.From(err))

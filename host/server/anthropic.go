@@ -86,7 +86,7 @@ func (s *Server) anthropicRead(w http.ResponseWriter, r *http.Request) (reqID st
 	reqID = w.Header().Get("X-Request-Id")
 	w.Header().Set("Request-Id", reqID)
 	var aerr *apierr.Error
-	if auth.Presented(r) == "" {
+	if !auth.HasCredentials(r) {
 		aerr = &apierr.Error{Status: 401, Type: apierr.TypeAuthentication, Message: "x-api-key header is required"}
 	} else {
 		call, aerr = s.readCall(w, r)

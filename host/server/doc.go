@@ -9,5 +9,8 @@
 // POST /v1/messages and /v1/messages/count_tokens, converting with
 // host/surface/anthropic, so any provider can serve an Anthropic client.
 // The admin API (/api/admin/) and the user API (/api/usage, /api/calls,
-// /api/account) are mounted from host/admin.
+// /api/account, /api/keys) are mounted from host/admin; the dashboard's
+// session API (/api/session) and its web app from host/dashboard: a GET no
+// route takes goes to the app when it matches (Options.Dashboard), else
+// answers the JSON 404.
 package server

@@ -47,6 +47,18 @@ type Options struct {
 	// Nil means calls are not charged: prices show as "0" and status does
 	// not check them.
 	Rates RatesFunc
+	// Session serves every method of /api/session, the dashboard's
+	// sign-in. Nil means none.
+	Session http.Handler
+	// Dashboard serves the web app (host/dashboard): the requests no route
+	// takes that it matches. Nil means none: every such request is a 404.
+	Dashboard Dashboard
+}
+
+// Dashboard is the web app: it serves the requests it matches.
+type Dashboard interface {
+	http.Handler
+	Match(r *http.Request) bool
 }
 
 // Server routes HTTP requests to the surfaces.
@@ -72,6 +84,10 @@ func New(opts Options) *Server {
 	r := s.router
 	r.HandleMethodNotAllowed = true
 	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if opts.Dashboard != nil && opts.Dashboard.Match(r) {
+			opts.Dashboard.ServeHTTP(w, r)
+			return
+		}
 		apierr.WriteOpenAI(w, apierr.NotFound("Unknown request URL: "+r.Method+" "+r.URL.Path+"."))
 	})
 	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -99,6 +115,12 @@ func New(opts Options) *Server {
 		admin := func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) { opts.Admin.ServeHTTP(w, r) }
 		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 			r.Handle(m, "/api/admin/*path", admin)
+		}
+	}
+	if opts.Session != nil {
+		session := func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) { opts.Session.ServeHTTP(w, r) }
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			r.Handle(m, "/api/session", session)
 		}
 	}
 	if opts.User != nil {
