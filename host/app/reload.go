@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/aignehub/hub/host/admin"
+	"github.com/aignehub/hub/host/billing"
 	"github.com/aignehub/hub/host/config"
 	"github.com/aignehub/hub/host/framing"
 	"github.com/aignehub/hub/host/proxy"
@@ -209,6 +210,19 @@ func (ph policyHandle) Settle(ctx context.Context, in *abi.SettleIn) (abi.Settle
 		defer v.release()
 	}
 	return v.Plugin.Settle(ctx, in)
+}
+
+var _ billing.Pinner = policyHandle{}
+
+// Pin implements billing.Pinner: the serving version, held for one call
+// from its quote to its settlement, so that a reload in between does not
+// settle the call with a policy that did not quote it.
+func (ph policyHandle) Pin() (billing.Policy, func()) {
+	v, held := ph.s.enter()
+	if !held {
+		return v.Plugin, func() {}
+	}
+	return v.Plugin, v.release
 }
 
 // readModule reads a plugin's module from its source.

@@ -62,6 +62,13 @@ type Policy interface {
 	Settle(ctx context.Context, in *abi.SettleIn) (abi.SettleOut, error)
 }
 
+// A Pinner is a Policy that can be replaced while the hub runs (a plugin
+// reload): Pin returns the version serving now, held until unpin is
+// called, so that a call is quoted and settled by the same version.
+type Pinner interface {
+	Pin() (p Policy, unpin func())
+}
+
 // Store is what the Biller needs from the database.
 type Store interface {
 	ApplyLedger(ctx context.Context, ops []store.LedgerOp) ([]store.LedgerResult, error)
@@ -365,6 +372,16 @@ func (b *Biller) Begin(ctx context.Context, c *proxy.Call, targets []proxy.Targe
 	}
 	in, maxOut, images := b.estimate(c)
 	now := b.opts.Now()
+	pol, unpin := b.opts.Policy, func() {}
+	if p, ok := pol.(Pinner); ok {
+		pol, unpin = p.Pin()
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			unpin()
+		}
+	}()
 	a.mu.Lock()
 	avail, charged := a.avail, a.charged
 	a.mu.Unlock()
@@ -378,7 +395,7 @@ func (b *Biller) Begin(ctx context.Context, c *proxy.Call, targets []proxy.Targe
 		}
 		rate := b.rate(t.Provider.Name, t.Model)
 		rates = append(rates, quotedRate{t.Provider.Name, t.Model, rate})
-		q, err := b.opts.Policy.Quote(ctx, &abi.QuoteIn{AccountID: c.Key.AccountID, KeyID: c.Key.ID, API: c.API,
+		q, err := pol.Quote(ctx, &abi.QuoteIn{AccountID: c.Key.AccountID, KeyID: c.Key.ID, API: c.API,
 			Provider: t.Provider.Name, Model: t.Model, RequestedModel: c.Model, EstInputTokens: in, MaxOutputTokens: maxOut,
 			Images: images, UnixMS: now.UnixMilli(), Rate: rate, Balance: avail, ChargedToday: charged})
 		if err != nil {
@@ -397,7 +414,7 @@ func (b *Biller) Begin(ctx context.Context, c *proxy.Call, targets []proxy.Targe
 	if len(allowed) == 0 {
 		return nil, nil, refusal
 	}
-	ch := &charge{b: b, a: a, c: c, hold: hold, at: now, rates: rates}
+	ch := &charge{b: b, a: a, c: c, hold: hold, at: now, rates: rates, pol: pol, unpin: unpin}
 	if hold > 0 {
 		a.mu.Lock()
 		if a.avail < hold {
@@ -410,6 +427,7 @@ func (b *Biller) Begin(ctx context.Context, c *proxy.Call, targets []proxy.Targe
 			// Batched: the hold lives in memory only (a crash forgets it
 			// with the call); the call is written once, as a charge.
 			a.mu.Unlock()
+			ok = true
 			return ch, allowed, nil
 		}
 		a.inflight++
@@ -421,6 +439,7 @@ func (b *Biller) Begin(ctx context.Context, c *proxy.Call, targets []proxy.Targe
 		}
 		ch.written = true
 	}
+	ok = true
 	return ch, allowed, nil
 }
 
@@ -464,6 +483,18 @@ type charge struct {
 	// carried is the charge for the call record to carry (see
 	// Options.RecordCarries), until TakeLedger takes it.
 	carried *store.LedgerAttachment
+	// pol is the policy version that quoted the call, which settles it;
+	// unpin lets it go (see Pinner), once.
+	pol   Policy
+	unpin func()
+}
+
+// done lets the policy version go: the call is settled or released.
+func (ch *charge) done() {
+	if ch.unpin != nil {
+		ch.unpin()
+		ch.unpin = nil
+	}
 }
 
 var _ proxy.LedgerCarrier = (*charge)(nil)
@@ -513,7 +544,8 @@ func (ch *charge) Settle(ctx context.Context, t proxy.Target, u abi.Usage, estim
 	if !ok {
 		rate = b.rate(t.Provider.Name, t.Model)
 	}
-	so, err := b.opts.Policy.Settle(ctx, &abi.SettleIn{AccountID: a.id, KeyID: ch.c.Key.ID, API: ch.c.API, Provider: t.Provider.Name,
+	defer ch.done()
+	so, err := ch.pol.Settle(ctx, &abi.SettleIn{AccountID: a.id, KeyID: ch.c.Key.ID, API: ch.c.API, Provider: t.Provider.Name,
 		Model: t.Model, RequestedModel: ch.c.Model, UnixMS: ch.at.UnixMilli(), Rate: rate,
 		ChargedToday: charged, Held: ch.hold, Usage: u, Estimated: estimated, Aborted: aborted})
 	if err != nil {
@@ -595,6 +627,7 @@ func (ch *charge) Settle(ctx context.Context, t proxy.Target, u abi.Usage, estim
 
 // Release implements proxy.Charge.
 func (ch *charge) Release(ctx context.Context) {
+	ch.done()
 	if ch.hold <= 0 {
 		return
 	}

@@ -199,3 +199,93 @@ func FuzzLineItems(f *testing.F) {
 		}
 	})
 }
+
+// versionedPolicy is a Pinner whose serving version a test can swap: each
+// version charges its own amount and counts its pins.
+type versionedPolicy struct {
+	mu     sync.Mutex
+	cur    *fixedPolicy
+	pinned map[*fixedPolicy]int
+}
+
+func (v *versionedPolicy) Quote(ctx context.Context, in *abi.QuoteIn) (abi.QuoteOut, error) {
+	panic("the Biller must quote through the pinned version")
+}
+
+func (v *versionedPolicy) Settle(ctx context.Context, in *abi.SettleIn) (abi.SettleOut, error) {
+	panic("the Biller must settle through the pinned version")
+}
+
+func (v *versionedPolicy) Pin() (Policy, func()) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	p := v.cur
+	v.pinned[p]++
+	return p, func() {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		v.pinned[p]--
+	}
+}
+
+func (v *versionedPolicy) swap(p *fixedPolicy) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.cur = p
+}
+
+func (v *versionedPolicy) pins(p *fixedPolicy) int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.pinned[p]
+}
+
+// TestPolicyPinnedPerCall: a call is quoted and settled by the policy
+// version serving when it began, even if the policy is swapped (a plugin
+// reload) in between; the version is let go once the call is settled or
+// released, and by a refused call at once.
+func TestPolicyPinnedPerCall(t *testing.T) {
+	v1, v2 := &fixedPolicy{hold: 100, amount: 11}, &fixedPolicy{hold: 100, amount: 22}
+	vp := &versionedPolicy{cur: v1, pinned: map[*fixedPolicy]int{}}
+	e := setupOpts(t, Options{Policy: vp}, 1000)
+	ctx := context.Background()
+	settled, _, aerr := e.b.Begin(ctx, e.call("a"), []proxy.Target{target})
+	if aerr != nil {
+		t.Fatal(aerr)
+	}
+	released, _, aerr := e.b.Begin(ctx, e.call("b"), []proxy.Target{target})
+	if aerr != nil {
+		t.Fatal(aerr)
+	}
+	if vp.pins(v1) != 2 {
+		t.Fatalf("%d calls hold version 1, want 2", vp.pins(v1))
+	}
+	vp.swap(v2)
+	amount, err := settled.Settle(ctx, target, abi.Usage{InputTokens: 1}, false, false)
+	if err != nil || amount != 11 || v1.settles.Load() != 1 || v2.settles.Load() != 0 {
+		t.Fatalf("settled %d, %v by v1 %d times and v2 %d times; want 11 by the version that quoted", amount, err,
+			v1.settles.Load(), v2.settles.Load())
+	}
+	released.Release(ctx)
+	if vp.pins(v1) != 0 {
+		t.Fatalf("version 1 still held by %d calls after they ended", vp.pins(v1))
+	}
+	// A call refused by the balance holds nothing.
+	e2 := setupOpts(t, Options{Policy: vp}, 10)
+	if _, _, aerr := e2.b.Begin(ctx, e2.call("c"), []proxy.Target{target}); aerr == nil || aerr.Status != 402 {
+		t.Fatalf("want 402, got %v", aerr)
+	}
+	if vp.pins(v2) != 0 {
+		t.Fatalf("a refused call left version 2 held %d times", vp.pins(v2))
+	}
+	amount, err = func() (int64, error) {
+		ch, _, aerr := e.b.Begin(ctx, e.call("d"), []proxy.Target{target})
+		if aerr != nil {
+			t.Fatal(aerr)
+		}
+		return ch.Settle(ctx, target, abi.Usage{InputTokens: 1}, false, false)
+	}()
+	if err != nil || amount != 22 || vp.pins(v2) != 0 {
+		t.Fatalf("a call begun after the swap: %d, %v, %d pins; want 22 by version 2", amount, err, vp.pins(v2))
+	}
+}
