@@ -1,17 +1,13 @@
 package app
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -22,7 +18,7 @@ import (
 	"github.com/aignehub/hub/host/admin"
 	"github.com/aignehub/hub/host/billing"
 	"github.com/aignehub/hub/host/config"
-	"github.com/aignehub/hub/host/framing"
+	"github.com/aignehub/hub/host/conformance"
 	"github.com/aignehub/hub/host/proxy"
 	"github.com/aignehub/hub/runtime"
 	"github.com/aignehub/hub/sdk/abi"
@@ -664,8 +660,6 @@ const (
 	// canaryUnixMS is the fixed clock of the canary's inputs (2025-01-01
 	// 12:00 UTC), so that two runs get the same input.
 	canaryUnixMS = 1735732800000
-	// maxFixtureEvent bounds one event of a stream fixture.
-	maxFixtureEvent = 8 << 20
 )
 
 // canaryBodies are the canonical requests a provider plugin must turn into
@@ -685,28 +679,30 @@ var canaryBodies = map[string]string{
 //     (chat completions streamed and not, embeddings, images, the model
 //     list) into an upstream request with a path, or refuses it on purpose
 //     with a 4xx error (a plugin may serve only its own model names; a
-//     crash, a 5xx or a recovered panic fails the canary); then, when fixtures names
-//     a directory, each upstream body in it — NAME.json, a 200 response,
-//     and NAME.stream, a stream in the plugin's framing — into a canonical
-//     response or chunks without an error;
+//     crash, a 5xx or a recovered panic fails the canary);
 //   - a billing plugin quotes and settles a standard call without an error
-//     and with amounts that are not negative.
+//     and with amounts that are not negative;
 //
-// It is the one place a fuller check (the conformance kit) plugs in.
+// then, when fixtures names a directory, every case in it runs as the
+// conformance kit runs it (`hub plugin test`, host/conformance): a case with
+// a want.json must give exactly its answers.
 func canary(ctx context.Context, p *runtime.Plugin, fixtures string) error {
 	ctx, cancel := context.WithTimeout(ctx, canaryTimeout)
 	defer cancel()
+	var err error
 	switch k := p.Manifest().Kind; k {
 	case abi.KindProvider:
-		if err := canaryProvider(ctx, p); err != nil {
-			return err
-		}
-		return canaryFixtures(ctx, p, fixtures)
+		err = canaryProvider(ctx, p)
 	case abi.KindBilling:
-		return canaryBilling(ctx, p)
+		err = canaryBilling(ctx, p)
 	default:
-		return fmt.Errorf("unknown plugin kind %q", k)
+		err = fmt.Errorf("unknown plugin kind %q", k)
 	}
+	if err != nil {
+		return err
+	}
+	_, err = conformance.Cases(ctx, p, fixtures)
+	return err
 }
 
 // twice runs f twice and fails unless both runs succeed with equal results.
@@ -809,99 +805,14 @@ func isToken(s string) bool {
 
 // fixturesDir is where a plugin's canary fixtures are: next to a .wasm
 // source, its name without .wasm plus ".fixtures" (plugins/acme.wasm →
-// plugins/acme.fixtures/). Builtins have none.
+// plugins/acme.fixtures/), cases in the conformance kit's format (the
+// testdata/conformance that `hub plugin new` writes, copied there).
+// Builtins have none.
 func fixturesDir(e config.PluginEntry, source string) string {
 	if _, builtin := e.Builtin(); builtin || !strings.HasSuffix(strings.ToLower(source), ".wasm") {
 		return ""
 	}
 	return source[:len(source)-len(".wasm")] + ".fixtures"
-}
-
-// canaryFixtures runs the upstream bodies in dir through the plugin: each
-// NAME.json as a 200 response to the standard chat request, each
-// NAME.stream as the stream answering its streamed form, framed as the
-// plugin declares. A missing dir is no fixtures.
-func canaryFixtures(ctx context.Context, p *runtime.Plugin, dir string) error {
-	if dir == "" {
-		return nil
-	}
-	ents, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("fixtures: %w", err)
-	}
-	for _, ent := range ents {
-		name := ent.Name()
-		stream := strings.HasSuffix(name, ".stream")
-		if ent.IsDir() || !stream && !strings.HasSuffix(name, ".json") {
-			continue
-		}
-		body, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			return fmt.Errorf("fixture %s: %w", name, err)
-		}
-		what := "fixture " + name
-		req, err := p.Request(ctx, canaryRequest(abi.APIChatCompletions, stream))
-		if err != nil {
-			return fmt.Errorf("%s: hub_request: %w", what, err)
-		}
-		if !stream {
-			_, err = twice(what+": hub_response", func() (abi.ResponseOut, error) {
-				out, err := p.Response(ctx, &abi.ResponseIn{State: req.State, Status: 200,
-					Headers: []abi.Header{{Name: "Content-Type", Value: "application/json"}}, Body: body})
-				if err == nil && !json.Valid(out.Body) {
-					err = errors.New("the canonical response is not JSON")
-				}
-				return out, err
-			})
-		} else {
-			_, err = twice(what+": hub_stream_event", func() ([][]byte, error) { return runStream(ctx, p, req.State, body) })
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// runStream frames body as p's stream framing and runs each event through
-// hub_stream_event, as the engine does; it returns the chunks.
-func runStream(ctx context.Context, p *runtime.Plugin, state, body []byte) ([][]byte, error) {
-	fr, err := framing.New(p.Manifest().StreamFraming, bytes.NewReader(body), maxFixtureEvent)
-	if err != nil {
-		return nil, err
-	}
-	var chunks [][]byte
-	in := abi.StreamIn{State: state}
-	for {
-		ev, err := fr.Next()
-		if errors.Is(err, io.EOF) {
-			return chunks, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("frame: %w", err)
-		}
-		in.Events = []abi.Event{{Name: bytes.Clone(ev.Name), Data: bytes.Clone(ev.Data)}}
-		out, err := p.StreamEvent(ctx, &in)
-		if err != nil {
-			return nil, err
-		}
-		if out.Error != nil {
-			return nil, fmt.Errorf("the stream failed: %w", out.Error)
-		}
-		for _, c := range out.Chunks {
-			if !json.Valid(c) {
-				return nil, fmt.Errorf("chunk %q is not JSON", c)
-			}
-			chunks = append(chunks, c)
-		}
-		in.State = out.State
-		if out.Flags&abi.StreamDone != 0 {
-			return chunks, nil
-		}
-	}
 }
 
 // canaryBilling quotes and settles a standard call.

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -49,30 +50,19 @@ func TestCanaryPassesEveryBuiltin(t *testing.T) {
 	}
 }
 
-// The fixtures next to a .wasm file run through the plugin: upstream
-// bodies the plugin handles pass, one it cannot fails the canary, named.
+// The fixtures next to a .wasm file (NAME.fixtures/, cases in the
+// conformance kit's format) run through the plugin: cases it answers as
+// their want.json says pass, one it does not fails the canary, named.
 func TestCanaryFixtures(t *testing.T) {
 	p := loadBuiltin(t, "openai")
 	dir := filepath.Join(t.TempDir(), "acme.fixtures")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
 	src := filepath.Join(filepath.Dir(dir), "acme.wasm")
 	if got := fixturesDir(config.PluginEntry{Source: src}, src); got != dir {
 		t.Fatalf("fixturesDir = %q, want %q", got, dir)
 	}
-	copyFile := func(from, to string) {
-		b, err := os.ReadFile(from)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, to), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
+	if err := os.CopyFS(dir, os.DirFS("../conformance/testdata/builtin/openai")); err != nil {
+		t.Fatal(err)
 	}
-	copyFile("../emulator/testdata/chat-completions.text.response.json", "text.json")
-	copyFile("../emulator/testdata/chat-completions.stream-text.response.sse", "text.stream")
-	os.WriteFile(filepath.Join(dir, "README.md"), []byte("not a fixture"), 0o600)
 	ctx := context.Background()
 	if err := canary(ctx, p, dir); err != nil {
 		t.Fatal(err)
@@ -81,9 +71,20 @@ func TestCanaryFixtures(t *testing.T) {
 		t.Fatalf("a missing fixtures directory: %v", err)
 	}
 
-	os.WriteFile(filepath.Join(dir, "broken.stream"), []byte("data: {\"id\":\"x\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\ndata: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n"), 0o600)
-	err := canary(ctx, p, dir)
-	if err == nil || !strings.Contains(err.Error(), "fixture broken.stream") {
-		t.Fatalf("a stream the plugin reports as failed: %v", err)
+	// A case whose answer differs from its want.json.
+	if err := os.CopyFS(filepath.Join(dir, "zz-broken"), os.DirFS(filepath.Join(dir, "chat"))); err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(dir, "zz-broken", "want.json")
+	b, err := os.ReadFile(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(want, bytes.Replace(b, []byte("/chat/completions"), []byte("/chat/elsewhere"), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = canary(ctx, p, dir)
+	if err == nil || !strings.Contains(err.Error(), "fixture zz-broken") {
+		t.Fatalf("a case answered otherwise than its want.json: %v", err)
 	}
 }
