@@ -55,8 +55,9 @@ page.on('console', (m) => {
   if (m.type() !== 'error') return;
   const text = m.text();
   // The browser logs every failed fetch; the 401s, 403s and 404s are the
-  // test's own refused requests (signed out, revoked key, admin routes).
-  if (/Failed to load resource: the server responded with a status of (401|403|404)/.test(text)) return;
+  // test's own refused requests (signed out, revoked key, admin routes);
+  // the 409 is the refused rollback of a plugin with no earlier version.
+  if (/Failed to load resource: the server responded with a status of (401|403|404|409)/.test(text)) return;
   problems.push(`console error: ${text}`);
 });
 
@@ -319,10 +320,35 @@ try {
 
   await step('plugins show their pool and call counts', async () => {
     await go('plugins');
-    const row = page.locator('tr', { hasText: 'openai' }).first();
-    const calls = await row.locator('[data-counter=calls]').textContent();
+    const card = page.locator('section.plugin', { has: page.locator('[data-testid=plugin-openai]') });
+    const calls = await card.locator('[data-counter=calls]').textContent();
     check(parseInt(calls.replace(/[^\d]/g, ''), 10) >= 3, `openai plugin calls: ${calls}`);
+    const state = await card.locator('[data-testid=plugin-reload-state]').textContent();
+    check(state.includes('Watched') && /Rollback to\s*none/.test(state) && /Draining\s*0/.test(state), `reload state: ${state}`);
     await shoot('16-plugins');
+  });
+
+  await step('reloading a builtin plugin finds it unchanged; there is nothing to roll back to', async () => {
+    const card = page.locator('section.plugin', { has: page.locator('[data-testid=plugin-openai]') });
+    const loadedBefore = await card.locator('[data-testid=plugin-reload-state] dd').first().textContent();
+    await card.locator('[data-testid=plugin-reload]').click();
+    const answer = card.locator('[data-testid=reload-answer]');
+    await answer.waitFor();
+    const said = await answer.textContent();
+    check(said.startsWith('Unchanged') && said.includes('0.1.0'), `the reload's answer: ${said}`);
+    // the list is read again: the outcome is the plugin's last reload, the serving version stays
+    await card.locator('[data-testid=plugin-last-reload]:has-text("unchanged")').waitFor();
+    const last = await card.locator('[data-testid=plugin-last-reload]').textContent();
+    check(last.includes('Reload') && last.includes('by the API'), `last reload: ${last}`);
+    check(await card.locator('[data-testid=plugin-reload-state] dd').first().textContent() === loadedBefore, 'loaded time unchanged');
+    const audit = await page.evaluate(async () => (await fetch('/api/admin/audit?action=plugin.reload')).json());
+    check(audit.data.some((e) => e.target === 'openai'), `audited: ${JSON.stringify(audit)}`);
+    await shoot('16b-plugins-reloaded');
+    await card.locator('[data-testid=plugin-rollback]').click();
+    await card.locator('[data-testid=reload-answer]:has-text("Nothing to roll back to")').waitFor();
+    check((await answer.textContent()).includes('no earlier version of openai'), 'the rollback\'s answer');
+    check(await card.locator('[data-testid=plugin-rollback]').isEnabled(), 'the buttons are usable again');
+    await shoot('16c-plugins-no-rollback');
   });
 
   await step('the Chinese switch translates the page and is remembered', async () => {
@@ -334,6 +360,9 @@ try {
     await shoot('17-overview-zh');
     await go('keys');
     await shoot('18-keys-zh');
+    await go('plugins');
+    await page.waitForSelector('[data-testid=plugin-last-reload]:has-text("未变化")');
+    await shoot('18b-plugins-zh');
     await page.reload(); // the session and the language survive a reload
     await page.waitForSelector('.sidenav a[data-nav=keys]:has-text("密钥")');
     await page.selectOption('[data-testid=lang]', 'en');

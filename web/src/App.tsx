@@ -1,6 +1,6 @@
 // The shell: restores or starts a session, then shows the header, the
 // navigation and the page the URL's hash names.
-import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { api, get, setCsrf, setUnauthorizedHandler, type AccountInfo, type Session } from './api';
 import { useI18n, type Lang, type MsgKey } from './i18n';
 import { formatCreditsString } from './money';
@@ -14,7 +14,7 @@ import { KeysPage } from './pages/Keys';
 import { AccountsPage } from './pages/Accounts';
 import { PluginsPage } from './pages/Plugins';
 import { PlaygroundPage } from './pages/Playground';
-import { ErrorBox } from './components/ui';
+import { ErrorBox, useAction } from './components/ui';
 import logo from './logo.svg';
 
 interface NavItem {
@@ -93,22 +93,12 @@ function LangSwitch() {
 function SignIn({ onSignedIn, expired }: { onSignedIn: (s: Session) => void; expired: boolean }) {
   const { t } = useI18n();
   const [key, setKey] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const s = await api<Session>('POST', '/api/session', { key: key.trim() }, { quiet401: true });
-      setKey('');
-      onSignedIn(s);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, submit: onSubmit } = useAction();
+  const submit = onSubmit(async () => {
+    const s = await api<Session>('POST', '/api/session', { key: key.trim() }, { quiet401: true });
+    setKey('');
+    onSignedIn(s);
+  });
   return (
     <div className="signin-page">
       <div className="signin-top"><LangSwitch /></div>

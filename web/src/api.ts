@@ -15,10 +15,13 @@ export interface Session {
 export class ApiError extends Error {
   status: number;
   code?: string;
-  constructor(status: number, message: string, code?: string) {
+  /** the parameter the error is about (a failed plugin reload: its step) */
+  param?: string;
+  constructor(status: number, message: string, code?: string, param?: string) {
     super(message);
     this.status = status;
     this.code = code;
+    this.param = param;
   }
 }
 
@@ -48,14 +51,16 @@ export function requestHeaders(method: string, json: boolean): Record<string, st
 export async function errorOf(res: Response): Promise<ApiError> {
   let msg = `${res.status} ${res.statusText}`;
   let code: string | undefined;
+  let param: string | undefined;
   try {
     const b = await res.json();
     if (b?.error?.message) msg = b.error.message;
     if (b?.error?.code) code = b.error.code;
+    if (b?.error?.param) param = b.error.param;
   } catch {
     /* not JSON */
   }
-  return new ApiError(res.status, msg, code);
+  return new ApiError(res.status, msg, code, param);
 }
 
 export interface CallOptions {
@@ -98,7 +103,17 @@ export interface List<T> {
   data: T[];
 }
 
-export interface UsageRow {
+/** TokenCounts are the usage fields a call record and a usage row share. */
+export interface TokenCounts {
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens: number;
+  cache_write_tokens: number;
+  reasoning_tokens: number;
+  images: number;
+}
+
+export interface UsageRow extends TokenCounts {
   start?: string;
   bucket: string;
   account_id?: number;
@@ -108,12 +123,6 @@ export interface UsageRow {
   calls: number;
   errors: number;
   aborted: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cached_tokens: number;
-  cache_write_tokens: number;
-  reasoning_tokens: number;
-  images: number;
   charged: number;
   charged_credits: string;
   ttfb_p50_ms: number;
@@ -135,7 +144,7 @@ export interface Attempt {
   duration_ms: number;
 }
 
-export interface Call {
+export interface Call extends TokenCounts {
   id: number;
   request_id: string;
   created_at: string;
@@ -151,12 +160,6 @@ export interface Call {
   http_status: number;
   error_type?: string;
   error_message?: string;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cached_tokens: number;
-  cache_write_tokens: number;
-  reasoning_tokens: number;
-  images: number;
   usage_estimated: boolean;
   ttfb_ms: number;
   duration_ms: number;
@@ -298,8 +301,45 @@ export interface Plugin {
   trusted: boolean;
   pool_size: number;
   providers: string[] | null;
+  /** when the serving version was loaded */
+  loaded_at?: string;
+  /** the module's file is watched and reloaded when it changes */
+  watch?: boolean;
+  /** the version POST …/rollback brings back; null when there is none */
+  rollback?: PluginVersion | null;
+  /** replaced versions still open for the calls that started on them */
+  draining?: number;
+  /** the latest reload or rollback; null when there was none */
+  last_reload?: PluginReload | null;
   // call counts and pool use (added for the dashboard; any may be absent)
   [extra: string]: unknown;
+}
+
+/** PluginVersion is one build of a plugin (host/admin.PluginVersion). */
+export interface PluginVersion {
+  version: string;
+  sha256: string;
+  source: string;
+  loaded_at: string;
+}
+
+/** PluginReload is the outcome of a reload or rollback (host/admin.PluginReload). */
+export interface PluginReload {
+  plugin: string;
+  action: 'reload' | 'rollback';
+  /** api, signal (SIGHUP) or watch */
+  trigger: string;
+  at: string;
+  ok: boolean;
+  /** false: the module and settings were those already serving */
+  changed: boolean;
+  /** the step a failed reload stopped at: load, validate, canary, warm, swap */
+  step?: string;
+  error?: string;
+  sha256?: string;
+  version?: string;
+  previous?: PluginVersion;
+  took_ms: number;
 }
 
 export interface Model {

@@ -102,48 +102,68 @@ function linePath(f: Frame, values: (number | null)[], n: number): string {
     .join(' ');
 }
 
-/** BarChart stacks series per label; compare, if given, is drawn as a dashed line over the bars. */
-export function BarChart({ labels, series, compare, fmt, title, testId }: {
-  labels: string[]; series: Series[]; compare?: Series; fmt: (v: number) => string; title?: ReactNode; testId?: string;
+/** Chart is the box both charts draw in: the title, the SVG at the box's
+ * width with its axes, and the legend; plot draws the data in the frame (bw
+ * is the width of one label's slot). */
+function Chart({ labels, max, fmt, title, testId, legend, plot }: {
+  labels: string[]; max: number; fmt: (v: number) => string; title?: ReactNode; testId?: string;
+  legend: Series[]; plot: (f: Frame, bw: number) => ReactNode;
 }) {
   const [ref, w] = useWidth<HTMLDivElement>();
-  const totals = labels.map((_, i) => series.reduce((a, s) => a + (s.values[i] ?? 0), 0));
-  const max = Math.max(0, ...totals, ...(compare?.values ?? []).map((v) => v ?? 0));
   const f = frame(w, max);
   const bw = f.plotW / Math.max(1, labels.length);
-  const gap = Math.min(6, bw * 0.25);
   return (
     <div className="chart" ref={ref} data-testid={testId}>
       {title ? <div className="chart-title">{title}</div> : null}
       {w > 0 ? (
         <svg width={w} height={H} role="img">
           <Axes f={f} labels={labels} fmt={fmt} />
-          {labels.map((l, i) => {
-            let acc = 0;
-            return (
-              <g key={i}>
-                {series.map((s) => {
-                  const v = s.values[i] ?? 0;
-                  if (!v) return null;
-                  const y1 = f.y(acc);
-                  acc += v;
-                  const y2 = f.y(acc);
-                  return (
-                    <rect key={s.name} x={f.x0 + bw * i + gap / 2} y={y2} width={Math.max(1, bw - gap)} height={Math.max(0.5, y1 - y2)} fill={s.color} rx={Math.min(2, bw / 6)}>
-                      <title>{`${l} · ${s.name}: ${fmt(v)}`}</title>
-                    </rect>
-                  );
-                })}
-              </g>
-            );
-          })}
-          {compare ? <path d={linePath(f, compare.values, labels.length)} className="line" stroke={compare.color} strokeDasharray="5 4" /> : null}
+          {plot(f, bw)}
         </svg>
       ) : (
         <div style={{ height: H }} />
       )}
-      <Legend series={compare ? [...series, { ...compare, dashed: true }] : series} />
+      <Legend series={legend} />
     </div>
+  );
+}
+
+/** BarChart stacks series per label; compare, if given, is drawn as a dashed line over the bars. */
+export function BarChart({ labels, series, compare, fmt, title, testId }: {
+  labels: string[]; series: Series[]; compare?: Series; fmt: (v: number) => string; title?: ReactNode; testId?: string;
+}) {
+  const totals = labels.map((_, i) => series.reduce((a, s) => a + (s.values[i] ?? 0), 0));
+  const max = Math.max(0, ...totals, ...(compare?.values ?? []).map((v) => v ?? 0));
+  return (
+    <Chart labels={labels} max={max} fmt={fmt} title={title} testId={testId}
+      legend={compare ? [...series, { ...compare, dashed: true }] : series}
+      plot={(f, bw) => {
+        const gap = Math.min(6, bw * 0.25);
+        return (
+          <>
+            {labels.map((l, i) => {
+              let acc = 0;
+              return (
+                <g key={i}>
+                  {series.map((s) => {
+                    const v = s.values[i] ?? 0;
+                    if (!v) return null;
+                    const y1 = f.y(acc);
+                    acc += v;
+                    const y2 = f.y(acc);
+                    return (
+                      <rect key={s.name} x={f.x0 + bw * i + gap / 2} y={y2} width={Math.max(1, bw - gap)} height={Math.max(0.5, y1 - y2)} fill={s.color} rx={Math.min(2, bw / 6)}>
+                        <title>{`${l} · ${s.name}: ${fmt(v)}`}</title>
+                      </rect>
+                    );
+                  })}
+                </g>
+              );
+            })}
+            {compare ? <path d={linePath(f, compare.values, labels.length)} className="line" stroke={compare.color} strokeDasharray="5 4" /> : null}
+          </>
+        );
+      }} />
   );
 }
 
@@ -151,34 +171,21 @@ export function BarChart({ labels, series, compare, fmt, title, testId }: {
 export function LineChart({ labels, series, fmt, title, testId }: {
   labels: string[]; series: Series[]; fmt: (v: number) => string; title?: ReactNode; testId?: string;
 }) {
-  const [ref, w] = useWidth<HTMLDivElement>();
   const max = Math.max(0, ...series.flatMap((s) => s.values.map((v) => v ?? 0)));
-  const f = frame(w, max);
-  const bw = f.plotW / Math.max(1, labels.length);
   return (
-    <div className="chart" ref={ref} data-testid={testId}>
-      {title ? <div className="chart-title">{title}</div> : null}
-      {w > 0 ? (
-        <svg width={w} height={H} role="img">
-          <Axes f={f} labels={labels} fmt={fmt} />
-          {series.map((s) => (
-            <g key={s.name}>
-              <path d={linePath(f, s.values, labels.length)} className="line" stroke={s.color} strokeDasharray={s.dashed ? '5 4' : undefined} />
-              {labels.length <= 40
-                ? s.values.map((v, i) => v === null ? null : (
-                    <circle key={i} cx={f.x0 + bw * i + bw / 2} cy={f.y(v)} r={2.5} fill={s.color}>
-                      <title>{`${labels[i]} · ${s.name}: ${fmt(v)}`}</title>
-                    </circle>
-                  ))
-                : null}
-            </g>
-          ))}
-        </svg>
-      ) : (
-        <div style={{ height: H }} />
-      )}
-      <Legend series={series} />
-    </div>
+    <Chart labels={labels} max={max} fmt={fmt} title={title} testId={testId} legend={series}
+      plot={(f, bw) => series.map((s) => (
+        <g key={s.name}>
+          <path d={linePath(f, s.values, labels.length)} className="line" stroke={s.color} strokeDasharray={s.dashed ? '5 4' : undefined} />
+          {labels.length <= 40
+            ? s.values.map((v, i) => v === null ? null : (
+                <circle key={i} cx={f.x0 + bw * i + bw / 2} cy={f.y(v)} r={2.5} fill={s.color}>
+                  <title>{`${labels[i]} · ${s.name}: ${fmt(v)}`}</title>
+                </circle>
+              ))
+            : null}
+        </g>
+      ))} />
   );
 }
 

@@ -1,5 +1,5 @@
 // Small building blocks shared by the pages.
-import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError } from '../api';
 import { useI18n, type MsgKey } from '../i18n';
 
@@ -29,6 +29,31 @@ export function useAsync<T>(load: () => Promise<T>, deps: unknown[]) {
   }, [...deps, tick]); // the caller names load's inputs in deps
   const reload = useCallback(() => setTick((n) => n + 1), []);
   return { data, error, loading, reload, setData };
+}
+
+/** useAction runs what a form's submit or a button's press does, keeping
+ * whether it is running and how it failed: run(f) clears the error, sets busy
+ * while f runs and keeps the error f throws; submit(f) is a form's onSubmit
+ * that runs f. */
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const run = async (f: () => Promise<void>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await f();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const submit = (f: () => Promise<void>) => (e: FormEvent) => {
+    e.preventDefault();
+    void run(f);
+  };
+  return { busy, error, setError, run, submit };
 }
 
 export function ErrorBox({ error }: { error: unknown }) {

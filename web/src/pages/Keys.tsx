@@ -1,9 +1,9 @@
 // Keys: create (the key is shown once, with a copy button), revoke, limits,
 // allowed models. Admins manage every account's keys; a user key its own
 // account's.
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { api, get, type Account, type Key, type List, type Model } from '../api';
-import { Badge, Card, ConfirmButton, CopyButton, DataTable, ErrorBox, Field, Loading, PageHeader, useAsync } from '../components/ui';
+import { Badge, Card, ConfirmButton, CopyButton, DataTable, ErrorBox, Field, Loading, PageHeader, useAction, useAsync } from '../components/ui';
 import { fmtInt, fmtTableTime } from '../format';
 import { useI18n } from '../i18n';
 import { useSession } from '../session';
@@ -96,38 +96,28 @@ function KeyForm({ models, accounts, base, existing, onCreated, onCancel }: {
   const [tpm, setTpm] = useState(existing ? String(existing.tpm) : '0');
   const [conc, setConc] = useState(existing ? String(existing.max_concurrency) : '0');
   const [expires, setExpires] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, submit: onSubmit } = useAction();
 
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setError(null);
-    setBusy(true);
-    try {
-      const body: Record<string, unknown> = {
-        allowed_models: splitList(allowed),
-        rpm: parseInt(rpm, 10) || 0, tpm: parseInt(tpm, 10) || 0, max_concurrency: parseInt(conc, 10) || 0,
-      };
-      if (name.trim()) body.name = name.trim();
-      if (expires) body.expires_in = expires;
-      if (existing) {
-        const v = await api<Key>('PATCH', `${base}/${existing.id}`, body);
-        onCreated('', v);
-        return;
-      }
-      if (isAdmin) {
-        body.role = role;
-        if (account === 'new' && newAccount.trim()) body.account = newAccount.trim();
-        else if (account && account !== 'new') body.account_id = parseInt(account, 10);
-      }
-      const res = await api<Key & { key: string }>('POST', base, body);
-      onCreated(res.key, res);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
+  const submit = onSubmit(async () => {
+    const body: Record<string, unknown> = {
+      allowed_models: splitList(allowed),
+      rpm: parseInt(rpm, 10) || 0, tpm: parseInt(tpm, 10) || 0, max_concurrency: parseInt(conc, 10) || 0,
+    };
+    if (name.trim()) body.name = name.trim();
+    if (expires) body.expires_in = expires;
+    if (existing) {
+      const v = await api<Key>('PATCH', `${base}/${existing.id}`, body);
+      onCreated('', v);
+      return;
     }
-  };
+    if (isAdmin) {
+      body.role = role;
+      if (account === 'new' && newAccount.trim()) body.account = newAccount.trim();
+      else if (account && account !== 'new') body.account_id = parseInt(account, 10);
+    }
+    const res = await api<Key & { key: string }>('POST', base, body);
+    onCreated(res.key, res);
+  });
   const addModel = (m: string) => {
     const cur = splitList(allowed);
     if (!cur.includes(m)) setAllowed([...cur, m].join(', '));

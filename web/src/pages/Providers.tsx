@@ -2,7 +2,7 @@
 // health from the running hub; add, edit, weights, enable/disable, test.
 import { useState, type FormEvent } from 'react';
 import { api, get, type CheckResult, type Credential, type CredentialState, type List, type Plugin, type Provider, type ProviderState } from '../api';
-import { Badge, Card, ConfirmButton, DataTable, ErrorBox, Field, Loading, PageHeader, useAsync } from '../components/ui';
+import { Badge, Card, ConfirmButton, DataTable, ErrorBox, Field, Loading, PageHeader, useAction, useAsync } from '../components/ui';
 import { fmtInt, fmtTime } from '../format';
 import { useI18n } from '../i18n';
 
@@ -45,24 +45,14 @@ function ProviderForm({ plugins, existing, onDone }: { plugins: Plugin[]; existi
   const [baseURL, setBaseURL] = useState(existing?.base_url ?? '');
   const [models, setModels] = useState((existing?.models ?? []).join(', '));
   const [enabled, setEnabled] = useState(existing?.enabled ?? true);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const body: Record<string, unknown> = { models: splitList(models), enabled };
-      if (baseURL.trim() || existing) body.base_url = baseURL.trim();
-      if (existing) await api('PATCH', `/api/admin/providers/${encodeURIComponent(existing.name)}`, body);
-      else await api('POST', '/api/admin/providers', { ...body, name: name.trim(), plugin: plugin.trim() });
-      onDone();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, submit: onSubmit } = useAction();
+  const submit = onSubmit(async () => {
+    const body: Record<string, unknown> = { models: splitList(models), enabled };
+    if (baseURL.trim() || existing) body.base_url = baseURL.trim();
+    if (existing) await api('PATCH', `/api/admin/providers/${encodeURIComponent(existing.name)}`, body);
+    else await api('POST', '/api/admin/providers', { ...body, name: name.trim(), plugin: plugin.trim() });
+    onDone();
+  });
   return (
     <Card title={existing ? t('editProviderN', { n: existing.name }) : t('addProvider')}>
       <form className="form-grid" onSubmit={submit}>
