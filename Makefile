@@ -28,16 +28,20 @@ examples: $(EXAMPLE_WASM) bin/as-provider.wasm
 bin/%.wasm: $(shell find examples sdk -name '*.go' -not -name '*_test.go') sdk/go.mod examples/%/go.mod
 	cd examples/$* && GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -buildmode=c-shared -ldflags="-s -w" -o ../../$@ .
 
+# The npm projects (examples/as-provider, web, tests/sdk, tests/e2e) pin
+# their packages in package-lock.json: npm ci installs them when DIR's
+# node_modules is missing or older than the lockfile; its stamp is
+# DIR/node_modules/.package-lock.json, which npm writes.
+%/node_modules/.package-lock.json: %/package.json %/package-lock.json
+	npm ci --prefix $* --ignore-scripts --no-audit --no-fund
+	touch $@
+
 # The AssemblyScript provider (examples/as-provider), written from sdk/ABI.md
 # alone: its compiler is pinned in its package-lock.json and installed with
 # npm ci, like the SDK test clients below. An explicit rule, so the Go
 # examples' pattern rule does not apply.
 AS_DIR   := examples/as-provider
 AS_STAMP := $(AS_DIR)/node_modules/.package-lock.json
-
-$(AS_STAMP): $(AS_DIR)/package.json $(AS_DIR)/package-lock.json
-	npm ci --prefix $(AS_DIR) --ignore-scripts --no-audit --no-fund
-	touch $@
 
 bin/as-provider.wasm: $(AS_STAMP) $(AS_DIR)/asconfig.json $(wildcard $(AS_DIR)/assembly/*.ts)
 	cd $(AS_DIR) && node_modules/.bin/asc assembly/index.ts --target release --outFile ../../$@
@@ -49,10 +53,6 @@ WEB_STAMP := web/node_modules/.package-lock.json
 WEB_SRC   := $(shell find web/src -type f) web/index.html web/vite.config.ts web/tsconfig.json
 
 web-deps: $(WEB_STAMP)
-
-$(WEB_STAMP): web/package.json web/package-lock.json
-	npm ci --prefix web --ignore-scripts --no-audit --no-fund
-	touch $@
 
 web: web/dist/index.html
 
@@ -88,19 +88,11 @@ SDK_STAMP := tests/sdk/node_modules/.package-lock.json
 
 sdk-deps: $(SDK_STAMP)
 
-$(SDK_STAMP): tests/sdk/package.json tests/sdk/package-lock.json
-	npm ci --prefix tests/sdk --ignore-scripts --no-audit --no-fund
-	touch $@
-
 # playwright-core for the dashboard's browser test (host/app's
 # TestDashboardE2E, which drives Debian's chromium: .ci/run installs it).
 E2E_STAMP := tests/e2e/node_modules/.package-lock.json
 
 e2e-deps: $(E2E_STAMP)
-
-$(E2E_STAMP): tests/e2e/package.json tests/e2e/package-lock.json
-	npm ci --prefix tests/e2e --ignore-scripts --no-audit --no-fund
-	touch $@
 
 test: plugins examples web vet sdk-deps e2e-deps
 	cd sdk && $(GO) test -race ./...

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 	"unicode"
@@ -58,6 +59,30 @@ func rateDetail(r ModelRate) map[string]any {
 	}
 }
 
+// putModelRate stores r (with its UpdatedAt) in place of the rate of
+// r.Model and audits it as "rate.set" with its amounts and the fields of
+// note.
+func putModelRate(ctx context.Context, conn *sqlite.Conn, r ModelRate, note map[string]any) error {
+	err := sqlitex.ExecuteFS(conn, queries, "model_rate_upsert.sql", &sqlitex.ExecOptions{
+		Named: map[string]any{
+			":model":             r.Model,
+			":input_per_m":       r.InputPerM,
+			":output_per_m":      r.OutputPerM,
+			":cached_read_per_m": r.CachedReadPerM,
+			":cache_write_per_m": r.CacheWritePerM,
+			":per_image":         r.PerImage,
+			":min_per_call":      r.MinPerCall,
+			":now":               r.UpdatedAt.UnixMilli(),
+		},
+	})
+	if err != nil {
+		return err
+	}
+	detail := rateDetail(r)
+	maps.Copy(detail, note)
+	return audit(ctx, conn, "rate.set", r.Model, detail)
+}
+
 // SetModelRate creates or replaces the rate of r.Model and returns the
 // stored row (UpdatedAt is ignored on input). A negative rate is an error.
 // Setting the rate a model already has writes nothing.
@@ -76,23 +101,11 @@ func (s *Store) SetModelRate(ctx context.Context, r ModelRate) (ModelRate, error
 			return err
 		}
 		r.UpdatedAt = now()
-		err = sqlitex.ExecuteFS(conn, queries, "model_rate_upsert.sql", &sqlitex.ExecOptions{
-			Named: map[string]any{
-				":model":             r.Model,
-				":input_per_m":       r.InputPerM,
-				":output_per_m":      r.OutputPerM,
-				":cached_read_per_m": r.CachedReadPerM,
-				":cache_write_per_m": r.CacheWritePerM,
-				":per_image":         r.PerImage,
-				":min_per_call":      r.MinPerCall,
-				":now":               r.UpdatedAt.UnixMilli(),
-			},
-		})
-		if err != nil {
+		if err := putModelRate(ctx, conn, r, nil); err != nil {
 			return err
 		}
 		stored = r
-		return audit(ctx, conn, "rate.set", r.Model, rateDetail(r))
+		return nil
 	})
 	if err != nil {
 		return ModelRate{}, fmt.Errorf("set model rate %q: %w", r.Model, err)

@@ -3,10 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
-	"maps"
 
 	"zombiezen.com/go/sqlite"
-	"zombiezen.com/go/sqlite/sqlitex"
 )
 
 // UpdateModelRates changes many rates in one transaction: it reads the
@@ -51,24 +49,7 @@ func (s *Store) UpdateModelRates(ctx context.Context, models []string, update fu
 				continue
 			}
 			r.UpdatedAt = at
-			err = sqlitex.ExecuteFS(conn, queries, "model_rate_upsert.sql", &sqlitex.ExecOptions{
-				Named: map[string]any{
-					":model":             r.Model,
-					":input_per_m":       r.InputPerM,
-					":output_per_m":      r.OutputPerM,
-					":cached_read_per_m": r.CachedReadPerM,
-					":cache_write_per_m": r.CacheWritePerM,
-					":per_image":         r.PerImage,
-					":min_per_call":      r.MinPerCall,
-					":now":               r.UpdatedAt.UnixMilli(),
-				},
-			})
-			if err != nil {
-				return err
-			}
-			detail := rateDetail(r)
-			maps.Copy(detail, note)
-			if err := audit(ctx, conn, "rate.set", r.Model, detail); err != nil {
+			if err := putModelRate(ctx, conn, r, note); err != nil {
 				return err
 			}
 			out = append(out, r)

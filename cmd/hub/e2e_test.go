@@ -1,12 +1,8 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,9 +12,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/aignehub/hub/host/app"
-	"github.com/aignehub/hub/host/config"
 )
 
 // TestCLIWithRunningHub runs a real hub on a loopback listener next to
@@ -57,32 +50,8 @@ models = ["gpt-4o"]
 	if err := os.WriteFile(cfgPath, []byte(toml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	h, err := app.New(ctx, app.Options{
-		Config:    cfg,
-		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
-		LookupEnv: func(string) (string, bool) { return "", false },
-		CacheDir:  filepath.Join(os.TempDir(), "aignehub-cmd-hub-test-cache"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go h.Serve(ln)
-	defer h.Shutdown(ctx)
-	hubURL := "http://" + ln.Addr().String()
-
 	// An admin key made by the CLI works on the running hub at once.
-	var k struct{ Key string }
-	decode(t, mustHub(t, "keys", "create", "--name", "ops", "--role", "admin", "-json", "-config", cfgPath), &k)
-	t.Setenv(EnvAdminKey, k.Key)
+	_, hubURL := runningHub(t, cfgPath, func(string) (string, bool) { return "", false })
 
 	var plugins []pluginInfo
 	decode(t, mustHub(t, "plugins", "list", "-json", "--hub", hubURL), &plugins)

@@ -1,20 +1,14 @@
 package main
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/aignehub/hub/host/app"
-	"github.com/aignehub/hub/host/config"
 	"github.com/aignehub/hub/plugins"
 )
 
@@ -51,26 +45,7 @@ models = ["gpt-4o"]
 	if err := os.WriteFile(cfgPath, []byte(toml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	h, err := app.New(ctx, app.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		CacheDir: filepath.Join(os.TempDir(), "aignehub-cmd-hub-test-cache")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go h.Serve(ln)
-	defer h.Shutdown(ctx)
-	hubURL := "http://" + ln.Addr().String()
-	var k struct{ Key string }
-	decode(t, mustHub(t, "keys", "create", "--name", "ops", "--role", "admin", "-json", "-config", cfgPath), &k)
-	t.Setenv(EnvAdminKey, k.Key)
+	h, hubURL := runningHub(t, cfgPath, nil)
 
 	sum := func(b []byte) string { return sha256Hex(b)[:12] }
 	if out := mustHub(t, "plugins", "reload", "custom", "--hub", hubURL); !strings.Contains(out, "plugin custom unchanged") {

@@ -72,15 +72,7 @@ func (h *Handler) multiplyRates(r *http.Request, _ httprouter.Params) (result, e
 	if err := decode(r, &b); err != nil {
 		return result{}, err
 	}
-	rates, err := h.opts.Manage.MultiplyRates(r.Context(), b.Models, b.All, b.Multiply)
-	if err != nil {
-		return result{}, err
-	}
-	views := make([]manage.RateView, 0, len(rates))
-	for _, rate := range rates {
-		views = append(views, manage.NewRateView(rate))
-	}
-	return listOf(views, nil)
+	return rateList(h.opts.Manage.MultiplyRates(r.Context(), b.Models, b.All, b.Multiply))
 }
 
 // Unpriced is a model the hub routes that no rate prices, for

@@ -272,7 +272,11 @@ func (h *Handler) plugins(_ *http.Request, _ httprouter.Params) (result, error) 
 // --- model rates
 
 func (h *Handler) listRates(r *http.Request, _ httprouter.Params) (result, error) {
-	rates, err := h.opts.Manage.ListRates(r.Context())
+	return rateList(h.opts.Manage.ListRates(r.Context()))
+}
+
+// rateList is the list of the views of rates, or err.
+func rateList(rates []store.ModelRate, err error) (result, error) {
 	if err != nil {
 		return result{}, err
 	}

@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -200,22 +198,8 @@ func startHubWith(t *testing.T, eo emulator.Options, toml func(dataDir, emuURL s
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	hub, err := app.New(ctx, app.Options{Config: cfg, Logger: logger, Builtin: builtin, CacheDir: filepath.Join(wasmDir, "cache")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go hub.Serve(ln)
-	h := &testHub{t: t, hub: hub, url: "http://" + ln.Addr().String(), emu: emu, dataDir: cfg.DataDir}
-	t.Cleanup(func() { hub.Shutdown(context.Background()) })
+	hub, addr := serveHub(t, app.Options{Config: cfg})
+	h := &testHub{t: t, hub: hub, url: "http://" + addr, emu: emu, dataDir: cfg.DataDir}
 	h.key, h.keyID = h.newKey("user")
 	return h
 }

@@ -148,38 +148,38 @@ type asToolCall struct {
 	} `json:"function"`
 }
 
-type asCompletion struct {
+// asHead is what a canonical response and chunk both start with.
+type asHead struct {
 	ID      string `json:"id"`
 	Object  string `json:"object"`
 	Created int64  `json:"created"`
 	Model   string `json:"model"`
+}
+
+// asMessage is the message of a response choice or the delta of a chunk's.
+type asMessage struct {
+	Role             string       `json:"role"`
+	Content          *string      `json:"content"`
+	ReasoningContent string       `json:"reasoning_content"`
+	ToolCalls        []asToolCall `json:"tool_calls"`
+}
+
+type asCompletion struct {
+	asHead
 	Choices []struct {
-		Index   int `json:"index"`
-		Message struct {
-			Role             string       `json:"role"`
-			Content          *string      `json:"content"`
-			ReasoningContent string       `json:"reasoning_content"`
-			ToolCalls        []asToolCall `json:"tool_calls"`
-		} `json:"message"`
-		FinishReason string `json:"finish_reason"`
+		Index        int       `json:"index"`
+		Message      asMessage `json:"message"`
+		FinishReason string    `json:"finish_reason"`
 	} `json:"choices"`
 	Usage *asUsage `json:"usage"`
 }
 
 type asChunk struct {
-	ID      string `json:"id"`
-	Object  string `json:"object"`
-	Created int64  `json:"created"`
-	Model   string `json:"model"`
+	asHead
 	Choices []struct {
-		Index int `json:"index"`
-		Delta struct {
-			Role             string       `json:"role"`
-			Content          *string      `json:"content"`
-			ReasoningContent string       `json:"reasoning_content"`
-			ToolCalls        []asToolCall `json:"tool_calls"`
-		} `json:"delta"`
-		FinishReason *string `json:"finish_reason"`
+		Index        int       `json:"index"`
+		Delta        asMessage `json:"delta"`
+		FinishReason *string   `json:"finish_reason"`
 	} `json:"choices"`
 	Usage *asUsage `json:"usage"`
 }

@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -318,16 +315,7 @@ func TestInsufficientCreditsIs402(t *testing.T) {
 // loaded as the hub's policy: a daily allowance, then rates × 1.2, half
 // price at night (UTC).
 func TestCustomBillingPolicy(t *testing.T) {
-	if _, err := builtin("openai"); err != nil { // sets wasmDir
-		t.Fatal(err)
-	}
-	wasm := filepath.Join(wasmDir, "billing-policy.wasm")
-	build := exec.Command("go", "build", "-trimpath", "-buildmode=c-shared", "-o", wasm, ".")
-	build.Dir = "../../examples/billing-policy"
-	build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build example policy: %v\n%s", err, out)
-	}
+	wasm := buildExamplePolicy(t, "billing-policy.wasm")
 	body := `{"model":"gpt-4o-mini","max_tokens":20,"messages":[{"role":"user","content":"price me"}]}`
 	// Learn one call's list price (its usage is deterministic) from a
 	// hub with the default policy.
@@ -339,23 +327,7 @@ func TestCustomBillingPolicy(t *testing.T) {
 	list := probe.call(resp.Header.Get("X-Request-Id")).Credits
 
 	h := startHubWith(t, emulator.Options{}, func(dataDir, emuURL string) string {
-		return fmt.Sprintf(`
-data_dir = %q
-[billing]
-enabled = true
-policy = "custom"
-[plugins.custom]
-source = %q
-config = { daily_free_microcredits = %d }
-[billing.rates]
-"gpt-4o-mini" = { input = "1", output = "2" }
-[[providers]]
-name = "openai"
-plugin = "openai"
-base_url = "%s/v1"
-credentials = ["sk-upstream-secret-1234"]
-models = ["gpt-4o-mini"]
-`, dataDir, wasm, list+1, emuURL)
+		return policyTOML(dataDir, "custom", wasm, fmt.Sprintf("config = { daily_free_microcredits = %d }", list+1), emuURL)
 	})
 	acct := h.grant(1_000_000)
 	var charged []int64

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/aignehub/hub/host/app"
-	"github.com/aignehub/hub/host/auth"
 	"github.com/aignehub/hub/host/config"
 	"github.com/aignehub/hub/host/emulator"
 	"github.com/aignehub/hub/store"
@@ -32,12 +31,7 @@ func TestCrashUnderLoadStrict(t *testing.T) {
 		t.Skip("builds and kills a hub process")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "hub")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/hub")
-	build.Dir = "../.."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build hub: %v\n%s", err, out)
-	}
+	bin := buildHubBinary(t, dir)
 	emu := httptest.NewServer(emulator.New(emulator.Options{Latency: 20 * time.Millisecond, Chunks: 8, Pace: 2 * time.Millisecond}))
 	defer emu.Close()
 	port := freePort(t)
@@ -67,19 +61,7 @@ models = ["gpt-4o-mini"]
 	// A key and credits, made before the hub starts (as an operator would
 	// with the CLI).
 	ctx := context.Background()
-	st, err := app.OpenStore(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	acct, _ := st.EnsureAccount(ctx, "load")
-	key, hash, prefix := auth.Generate()
-	if _, err := st.CreateAPIKey(ctx, store.APIKey{AccountID: acct.ID, Hash: hash, Prefix: prefix, Name: "load"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Grant(ctx, acct.ID, 1_000_000_000, "load test", time.Time{}); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	key := keyBeforeStart(t, cfg, "load", "", 1_000_000_000)
 
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "serve", "-config", cfgPath)
@@ -156,7 +138,7 @@ models = ["gpt-4o-mini"]
 	hub.Process.Signal(syscall.SIGTERM)
 	hub.Wait()
 
-	st, err = app.OpenStore(ctx, cfg)
+	st, err := app.OpenStore(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -28,24 +26,6 @@ import (
 // The dashboard's Go side through a real hub: its files at "/", sign-in
 // sessions acting as keys on every API, and the routes its pages use.
 
-const goDashboardTOML = `
-listen = "127.0.0.1:0"
-data_dir = %[1]q
-
-[billing]
-enabled = true
-
-[billing.rates]
-"gpt-4o-mini" = { input = "1", output = "2" }
-
-[[providers]]
-name = "openai"
-plugin = "openai"
-base_url = "%[2]s/v1"
-credentials = ["sk-upstream-secret-1234"]
-models = ["gpt-4o-mini", "gpt-4o"]
-`
-
 // dashHub is a hub serving fsys as its dashboard (nil: the embedded one).
 type dashHub struct {
 	t        *testing.T
@@ -60,28 +40,15 @@ type dashHub struct {
 
 func startDashboardHub(t *testing.T, fsys fs.FS) *dashHub {
 	t.Helper()
-	if _, err := builtin("openai"); err != nil { // sets wasmDir
-		t.Fatal(err)
-	}
 	es := httptest.NewServer(emulator.New(emulator.Options{}))
 	t.Cleanup(es.Close)
 	dir := t.TempDir()
-	cfg, err := config.Parse([]byte(fmt.Sprintf(goDashboardTOML, filepath.Join(dir, "data"), es.URL)), filepath.Join(dir, "hub.toml"))
+	cfg, err := config.Parse([]byte(fmt.Sprintf(dashboardTOML, filepath.Join(dir, "data"), es.URL)), filepath.Join(dir, "hub.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub, err := app.New(context.Background(), app.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Builtin: builtin, CacheDir: filepath.Join(wasmDir, "cache"), Dashboard: fsys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go hub.Serve(ln)
-	t.Cleanup(func() { hub.Shutdown(context.Background()) })
-	x := &dashHub{t: t, hub: hub, url: "http://" + ln.Addr().String(), host: ln.Addr().String()}
+	hub, addr := serveHub(t, app.Options{Config: cfg, Dashboard: fsys})
+	x := &dashHub{t: t, hub: hub, url: "http://" + addr, host: addr}
 	cli := store.WithActor(context.Background(), store.Actor{Name: "cli:test"})
 	svc := manage.New(manage.Options{Store: hub.Store(), KeysChanged: hub.Auth().Purge})
 	if x.admin, _, err = svc.CreateKey(cli, manage.KeySpec{Name: "root", Role: "admin", Account: "ops"}); err != nil {

@@ -21,8 +21,6 @@ import (
 	"time"
 
 	"github.com/aignehub/hub/host/admin"
-	"github.com/aignehub/hub/host/app"
-	"github.com/aignehub/hub/host/auth"
 	"github.com/aignehub/hub/host/config"
 	"github.com/aignehub/hub/host/emulator"
 	"github.com/aignehub/hub/store"
@@ -179,26 +177,13 @@ func (w *gatedWriter) Flush() {
 // (4xx) is returned in the error shape.
 func (h *reloadHub) reload(action string, wantStatus int) (admin.PluginReload, openAIError) {
 	h.t.Helper()
-	req, _ := http.NewRequest("POST", h.url+"/api/admin/plugins/rt/"+action, nil)
-	req.Header.Set("Authorization", "Bearer "+h.admin)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != wantStatus {
-		h.t.Fatalf("%s: status %d, want %d: %s", action, resp.StatusCode, wantStatus, b)
-	}
 	var res admin.PluginReload
 	var e openAIError
-	if resp.StatusCode == 200 {
-		if err := json.Unmarshal(b, &res); err != nil {
-			h.t.Fatalf("%s: %v: %s", action, err, b)
-		}
-	} else if err := json.Unmarshal(b, &e); err != nil {
-		h.t.Fatalf("%s: %v: %s", action, err, b)
+	var out any = &e
+	if wantStatus == 200 {
+		out = &res
 	}
+	h.adminJSON(h.admin, "POST", "/api/admin/plugins/rt/"+action, "", wantStatus, out)
 	return res, e
 }
 
@@ -597,40 +582,18 @@ func TestWatchReloadsChangedFile(t *testing.T) {
 // file, is replaced by the example policy (a daily allowance, so the next
 // call is free), then rolled back (list price again).
 func TestReloadBillingPolicy(t *testing.T) {
-	credits, err := builtin("credits") // sets wasmDir
+	credits, err := builtin("credits")
 	if err != nil {
 		t.Fatal(err)
 	}
-	example := filepath.Join(wasmDir, "billing-policy-reload.wasm")
-	build := exec.Command("go", "build", "-trimpath", "-buildmode=c-shared", "-o", example, ".")
-	build.Dir = "../../examples/billing-policy"
-	build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build example policy: %v\n%s", err, out)
-	}
-	policy, err := os.ReadFile(example)
+	policy, err := os.ReadFile(buildExamplePolicy(t, "billing-policy-reload.wasm"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	src := filepath.Join(t.TempDir(), "pol.wasm")
 	replaceFile(t, src, credits)
 	h := startHubWith(t, emulator.Options{}, func(dataDir, emuURL string) string {
-		return fmt.Sprintf(`
-data_dir = %q
-[billing]
-enabled = true
-policy = "pol"
-[plugins.pol]
-source = %q
-[billing.rates]
-"gpt-4o-mini" = { input = "1", output = "2" }
-[[providers]]
-name = "openai"
-plugin = "openai"
-base_url = "%s/v1"
-credentials = ["sk-upstream-secret-1234"]
-models = ["gpt-4o-mini"]
-`, dataDir, src, emuURL)
+		return policyTOML(dataDir, "pol", src, "", emuURL)
 	})
 	h.grant(1_000_000)
 	charge := func() int64 {
@@ -681,12 +644,7 @@ func TestSIGHUPReloadsARealHub(t *testing.T) {
 	}
 	v1, v2 := reloadWasm(t, "1.0.0"), reloadWasm(t, "2.0.0")
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "hub")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/hub")
-	build.Dir = "../.."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build hub: %v\n%s", err, out)
-	}
+	bin := buildHubBinary(t, dir)
 	emu := httptest.NewServer(emulator.New(emulator.Options{}))
 	defer emu.Close()
 	src := filepath.Join(dir, "rt.wasm")
@@ -709,16 +667,7 @@ models = ["gpt-4o-mini"]
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := app.OpenStore(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	acct, _ := st.EnsureAccount(context.Background(), "ops")
-	key, hash, prefix := auth.Generate()
-	if _, err := st.CreateAPIKey(context.Background(), store.APIKey{AccountID: acct.ID, Hash: hash, Prefix: prefix, Name: "ops", Role: store.RoleAdmin}); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	key := keyBeforeStart(t, cfg, "ops", store.RoleAdmin, 0)
 
 	cmd := exec.Command(bin, "serve", "-config", cfgPath)
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr

@@ -92,36 +92,33 @@ func (r *rateJSON) rate() abi.Rate {
 		CacheWritePerM: r.CacheWritePerM, PerImage: r.PerImage, MinPerCall: r.MinPerCall}
 }
 
+// billedCallJSON is what a quote and a settle case both say of the call.
+type billedCallJSON struct {
+	AccountID      int64     `json:"account_id"`
+	KeyID          int64     `json:"key_id"`
+	API            string    `json:"api"`
+	Provider       string    `json:"provider"`
+	Model          string    `json:"model"`
+	RequestedModel string    `json:"requested_model"`
+	Time           *int64    `json:"time"`
+	Rate           *rateJSON `json:"rate"`
+	ChargedToday   int64     `json:"charged_today"`
+}
+
 type quoteJSON struct {
-	AccountID       int64     `json:"account_id"`
-	KeyID           int64     `json:"key_id"`
-	API             string    `json:"api"`
-	Provider        string    `json:"provider"`
-	Model           string    `json:"model"`
-	RequestedModel  string    `json:"requested_model"`
-	EstInputTokens  int64     `json:"est_input_tokens"`
-	MaxOutputTokens int64     `json:"max_output_tokens"`
-	Images          int64     `json:"images"`
-	Time            *int64    `json:"time"`
-	Rate            *rateJSON `json:"rate"`
-	Balance         int64     `json:"balance"`
-	ChargedToday    int64     `json:"charged_today"`
+	billedCallJSON
+	EstInputTokens  int64 `json:"est_input_tokens"`
+	MaxOutputTokens int64 `json:"max_output_tokens"`
+	Images          int64 `json:"images"`
+	Balance         int64 `json:"balance"`
 }
 
 type settleJSON struct {
-	AccountID      int64      `json:"account_id"`
-	KeyID          int64      `json:"key_id"`
-	API            string     `json:"api"`
-	Provider       string     `json:"provider"`
-	Model          string     `json:"model"`
-	RequestedModel string     `json:"requested_model"`
-	Time           *int64     `json:"time"`
-	Rate           *rateJSON  `json:"rate"`
-	ChargedToday   int64      `json:"charged_today"`
-	Held           *int64     `json:"held"`
-	Usage          *abi.Usage `json:"usage"`
-	Estimated      bool       `json:"estimated"`
-	Aborted        bool       `json:"aborted"`
+	billedCallJSON
+	Held      *int64     `json:"held"`
+	Usage     *abi.Usage `json:"usage"`
+	Estimated bool       `json:"estimated"`
+	Aborted   bool       `json:"aborted"`
 }
 
 // answers is a want.json: what the plugin answered, per export.
