@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -592,9 +593,20 @@ func TestReloadBillingPolicy(t *testing.T) {
 	}
 	src := filepath.Join(t.TempDir(), "pol.wasm")
 	replaceFile(t, src, credits)
-	h := startHubWith(t, emulator.Options{}, func(dataDir, emuURL string) string {
-		return policyTOML(dataDir, "pol", src, "", emuURL)
+	// Streams are held at the gate, so that one is in flight across the
+	// reload.
+	g := newGate()
+	emu := emulator.New(emulator.Options{})
+	var arrived atomic.Int64 // upstream requests so far
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived.Add(1)
+		emu.ServeHTTP(&gatedWriter{ResponseWriter: w, g: g, ctx: r.Context()}, r)
+	}))
+	t.Cleanup(srv.Close)
+	h := startHubWith(t, emulator.Options{}, func(dataDir, _ string) string {
+		return policyTOML(dataDir, "pol", src, "", srv.URL)
 	})
+	t.Cleanup(g.open) // before the hub's shutdown, which waits for held streams
 	h.grant(1_000_000)
 	charge := func() int64 {
 		resp := h.post(h.key, "/v1/chat/completions", fmt.Sprintf(chatBody, "gpt-4o-mini", ""))
@@ -611,6 +623,22 @@ func TestReloadBillingPolicy(t *testing.T) {
 	}
 	adminKey := h.adminKey()
 	replaceFile(t, src, policy)
+
+	// A stream quoted by the credits policy (its upstream request is out,
+	// held at the gate) when the policy is swapped is settled by the
+	// credits policy too: the example policy would make it free.
+	sent := arrived.Load()
+	streamed := make(chan *http.Response, 1)
+	go func() {
+		streamed <- h.post(h.key, "/v1/chat/completions",
+			`{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`)
+	}()
+	for deadline := time.Now().Add(10 * time.Second); arrived.Load() == sent; {
+		if time.Now().After(deadline) {
+			t.Fatal("the stream never reached the upstream")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	var res struct {
 		OK      bool
 		Version string
@@ -618,6 +646,13 @@ func TestReloadBillingPolicy(t *testing.T) {
 	h.adminJSON(adminKey, "POST", "/api/admin/plugins/pol/reload", "", 200, &res)
 	if !res.OK {
 		t.Fatalf("reload: %+v", res)
+	}
+	g.open()
+	resp := <-streamed
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if c := h.call(resp.Header.Get("X-Request-Id")); resp.StatusCode != 200 || c.Credits <= 0 {
+		t.Fatalf("the stream quoted before the reload: status %d, charged %d; want the quoting policy's price", resp.StatusCode, c.Credits)
 	}
 	if c := charge(); c != 0 {
 		t.Fatalf("the example policy (one free credit a day) charged %d", c)
