@@ -83,8 +83,28 @@ func callFilter(q url.Values) (store.CallFilter, manage.CallCursor, error) {
 	return f, cur, err
 }
 
-// usageResult answers a usage listing: {"data":[row]} or CSV.
-func usageResult(r *http.Request, m *manage.Service, f store.StatsFilter, csv bool) (result, error) {
+// usageResult answers a usage listing: {"data":[row]} or CSV. own, when
+// not nil, is the caller of the user API: the listing is of its account
+// only.
+func usageResult(r *http.Request, m *manage.Service, own *store.APIKey) (result, error) {
+	q, err := query(r, usageParams...)
+	if err != nil {
+		return result{}, err
+	}
+	csv, err := wantsCSV(q)
+	if err != nil {
+		return result{}, err
+	}
+	f, err := usageFilter(q)
+	if err != nil {
+		return result{}, err
+	}
+	if own != nil {
+		if err := ownAccount(*own, f.AccountID); err != nil {
+			return result{}, err
+		}
+		f.AccountID = own.AccountID
+	}
 	if csv {
 		return result{csv: func(w io.Writer) error { return m.WriteUsageCSV(r.Context(), w, f) }, filename: usageCSVName}, nil
 	}
@@ -92,9 +112,28 @@ func usageResult(r *http.Request, m *manage.Service, f store.StatsFilter, csv bo
 }
 
 // callsResult answers a calls listing: {"data":[call],"next_before":…}
-// or CSV (every matching call unless limit is given). view, if not nil,
+// or CSV (every matching call unless limit is given). own, when not nil,
+// limits it to that key's account (see usageResult); view, if not nil,
 // changes each call before it is shown.
-func callsResult(r *http.Request, m *manage.Service, f store.CallFilter, cur manage.CallCursor, csv bool, view func(*manage.CallView)) (result, error) {
+func callsResult(r *http.Request, m *manage.Service, own *store.APIKey, view func(*manage.CallView)) (result, error) {
+	q, err := query(r, callsParams...)
+	if err != nil {
+		return result{}, err
+	}
+	csv, err := wantsCSV(q)
+	if err != nil {
+		return result{}, err
+	}
+	f, cur, err := callFilter(q)
+	if err != nil {
+		return result{}, err
+	}
+	if own != nil {
+		if err := ownAccount(*own, f.AccountID); err != nil {
+			return result{}, err
+		}
+		f.AccountID = own.AccountID
+	}
 	if csv {
 		if cur != (manage.CallCursor{}) {
 			return result{}, apierr.BadRequest("before", "before pages the JSON listing; a CSV export takes since and until.")
@@ -114,35 +153,11 @@ func callsResult(r *http.Request, m *manage.Service, f store.CallFilter, cur man
 }
 
 func (h *Handler) usage(r *http.Request, _ httprouter.Params) (result, error) {
-	q, err := query(r, usageParams...)
-	if err != nil {
-		return result{}, err
-	}
-	csv, err := wantsCSV(q)
-	if err != nil {
-		return result{}, err
-	}
-	f, err := usageFilter(q)
-	if err != nil {
-		return result{}, err
-	}
-	return usageResult(r, h.opts.Manage, f, csv)
+	return usageResult(r, h.opts.Manage, nil)
 }
 
 func (h *Handler) calls(r *http.Request, _ httprouter.Params) (result, error) {
-	q, err := query(r, callsParams...)
-	if err != nil {
-		return result{}, err
-	}
-	csv, err := wantsCSV(q)
-	if err != nil {
-		return result{}, err
-	}
-	f, cur, err := callFilter(q)
-	if err != nil {
-		return result{}, err
-	}
-	return callsResult(r, h.opts.Manage, f, cur, csv, nil)
+	return callsResult(r, h.opts.Manage, nil, nil)
 }
 
 func (h *Handler) call(r *http.Request, ps httprouter.Params) (result, error) {

@@ -102,44 +102,12 @@ func ownAccount(k store.APIKey, asked int64) error {
 
 func (u *userHandler) usage(r *http.Request, _ httprouter.Params) (result, error) {
 	k := caller(r.Context())
-	q, err := query(r, usageParams...)
-	if err != nil {
-		return result{}, err
-	}
-	csv, err := wantsCSV(q)
-	if err != nil {
-		return result{}, err
-	}
-	f, err := usageFilter(q)
-	if err != nil {
-		return result{}, err
-	}
-	if err := ownAccount(k, f.AccountID); err != nil {
-		return result{}, err
-	}
-	f.AccountID = k.AccountID
-	return usageResult(r, u.opts.Manage, f, csv)
+	return usageResult(r, u.opts.Manage, &k)
 }
 
 func (u *userHandler) calls(r *http.Request, _ httprouter.Params) (result, error) {
 	k := caller(r.Context())
-	q, err := query(r, callsParams...)
-	if err != nil {
-		return result{}, err
-	}
-	csv, err := wantsCSV(q)
-	if err != nil {
-		return result{}, err
-	}
-	f, cur, err := callFilter(q)
-	if err != nil {
-		return result{}, err
-	}
-	if err := ownAccount(k, f.AccountID); err != nil {
-		return result{}, err
-	}
-	f.AccountID = k.AccountID
-	return callsResult(r, u.opts.Manage, f, cur, csv, func(c *manage.CallView) { c.CredentialID = 0 })
+	return callsResult(r, u.opts.Manage, &k, func(c *manage.CallView) { c.CredentialID = 0 })
 }
 
 // AccountInfo is the answer to GET /api/account: the caller's account,

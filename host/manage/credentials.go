@@ -237,7 +237,7 @@ func (s *Service) credentialOf(ctx context.Context, provider string, id int64) (
 }
 
 // defaultNameTries bounds the retries of AddCredential when another
-// writer takes the default name it chose.
+// process takes the default name it chose.
 const defaultNameTries = 16
 
 // AddCredential adds a credential to the provider called provider and
@@ -264,6 +264,10 @@ func (s *Service) AddCredential(ctx context.Context, provider string, spec Crede
 	if err != nil {
 		return CredentialView{}, err
 	}
+	if spec.Name == "" {
+		s.naming.Lock()
+		defer s.naming.Unlock()
+	}
 	for try := 1; ; try++ {
 		c.Name = spec.Name
 		if c.Name == "" {
@@ -282,7 +286,7 @@ func (s *Service) AddCredential(ctx context.Context, provider string, spec Crede
 		}
 		stored, err := s.st.AddCredential(ctx, p.ID, c)
 		if errors.Is(err, store.ErrExists) && spec.Name == "" && try < defaultNameTries {
-			continue // another writer took the name first
+			continue // another process took the name first
 		}
 		if err != nil {
 			return CredentialView{}, err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -74,6 +75,11 @@ type Service struct {
 	kr   *secrets.Keyring
 	cfg  *config.Config
 	opts Options
+
+	// naming serializes this process's credential adds that choose a
+	// default name, so that they never race each other for one; another
+	// process's are caught by AddCredential's retries.
+	naming sync.Mutex
 }
 
 // New returns a Service. It panics if opts.Store is nil.

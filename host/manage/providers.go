@@ -295,14 +295,8 @@ func (s *Service) CreateProvider(ctx context.Context, spec ProviderSpec) (Provid
 	if p.Config, err = mergeOptions(defaults, spec.Options); err != nil {
 		return ProviderView{}, err
 	}
-	if spec.Models != nil {
-		if err := checkModels("models", *spec.Models); err != nil {
-			return ProviderView{}, err
-		}
-		p.Models = slices.Clone(*spec.Models)
-	}
-	if spec.Enabled != nil {
-		p.Enabled = *spec.Enabled
+	if err := spec.applyModels(&p); err != nil {
+		return ProviderView{}, err
 	}
 	stored, err := s.st.CreateProvider(ctx, p)
 	if err != nil {
@@ -310,6 +304,20 @@ func (s *Service) CreateProvider(ctx context.Context, spec ProviderSpec) (Provid
 	}
 	s.changed()
 	return providerView(stored, nil), nil
+}
+
+// applyModels sets p's models and enabled flag where spec sets them.
+func (spec ProviderSpec) applyModels(p *store.Provider) error {
+	if spec.Models != nil {
+		if err := checkModels("models", *spec.Models); err != nil {
+			return err
+		}
+		p.Models = slices.Clone(*spec.Models)
+	}
+	if spec.Enabled != nil {
+		p.Enabled = *spec.Enabled
+	}
+	return nil
 }
 
 // UpdateProvider changes the fields spec sets of the provider called name
@@ -352,14 +360,8 @@ func (s *Service) UpdateProvider(ctx context.Context, name string, spec Provider
 			return ProviderView{}, err
 		}
 	}
-	if spec.Models != nil {
-		if err := checkModels("models", *spec.Models); err != nil {
-			return ProviderView{}, err
-		}
-		p.Models = slices.Clone(*spec.Models)
-	}
-	if spec.Enabled != nil {
-		p.Enabled = *spec.Enabled
+	if err := spec.applyModels(&p); err != nil {
+		return ProviderView{}, err
 	}
 	stored, err := s.st.UpdateProvider(ctx, p)
 	if err != nil {

@@ -131,22 +131,7 @@ func ToMessage(canonical []byte, meta Meta) ([]byte, error) {
 		}
 		return true
 	})
-	var content, reasoning, reasoningAlt, refusal, calls gjson.Result
-	msg.ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
-		case "content":
-			content = v
-		case "reasoning_content":
-			reasoning = v
-		case "reasoning": // OpenRouter's name, should a plugin pass it on
-			reasoningAlt = v
-		case "refusal":
-			refusal = v
-		case "tool_calls":
-			calls = v
-		}
-		return true
-	})
+	content, reasoning, refusal, calls := messageFields(msg)
 
 	b := make([]byte, 0, len(canonical)+128)
 	b = append(b, `{"id":`...)
@@ -160,9 +145,6 @@ func ToMessage(canonical []byte, meta Meta) ([]byte, error) {
 			b = append(b, ',')
 		}
 		n++
-	}
-	if reasoning.Type != gjson.String || reasoning.Str == "" {
-		reasoning = reasoningAlt
 	}
 	if reasoning.Type == gjson.String && reasoning.Str != "" {
 		sep()
@@ -222,4 +204,31 @@ func contentText(content gjson.Result) string {
 		return true
 	})
 	return sb.String()
+}
+
+// messageFields reads the fields of an OpenAI message (or a stream delta)
+// that become Anthropic content: content, the reasoning text
+// (reasoning_content, else OpenRouter's "reasoning", should a plugin pass it
+// on), refusal and tool_calls, in one pass over the object.
+func messageFields(msg gjson.Result) (content, reasoning, refusal, calls gjson.Result) {
+	var alt gjson.Result
+	msg.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "content":
+			content = v
+		case "reasoning_content":
+			reasoning = v
+		case "reasoning":
+			alt = v
+		case "refusal":
+			refusal = v
+		case "tool_calls":
+			calls = v
+		}
+		return true
+	})
+	if reasoning.Type != gjson.String || reasoning.Str == "" {
+		reasoning = alt
+	}
+	return content, reasoning, refusal, calls
 }

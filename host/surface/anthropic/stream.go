@@ -146,25 +146,7 @@ func (e *StreamEncoder) Chunk(dst, chunk []byte) []byte {
 }
 
 func (e *StreamEncoder) delta(dst []byte, delta gjson.Result) []byte {
-	var content, reasoning, reasoningAlt, refusal, calls gjson.Result
-	delta.ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
-		case "content":
-			content = v
-		case "reasoning_content":
-			reasoning = v
-		case "reasoning": // OpenRouter's name, should a plugin pass it on
-			reasoningAlt = v
-		case "refusal":
-			refusal = v
-		case "tool_calls":
-			calls = v
-		}
-		return true
-	})
-	if reasoning.Type != gjson.String || reasoning.Str == "" {
-		reasoning = reasoningAlt
-	}
+	content, reasoning, refusal, calls := messageFields(delta)
 	if reasoning.Type == gjson.String && reasoning.Str != "" {
 		dst = e.openBlock(dst, thinkingBlock, "", "")
 		dst = e.textDelta(dst, "thinking_delta", "thinking", reasoning)
