@@ -103,6 +103,14 @@ func (p *Plugin) acquire(ctx context.Context, export string) (*instance, error) 
 			inst := p.idle[n-1]
 			p.idle[n-1] = nil
 			p.idle = p.idle[:n-1]
+			if inst.mod.IsClosed() {
+				// Closed after its release by the watcher of its last
+				// call's deadline (see release): replace it.
+				p.live--
+				p.mu.Unlock()
+				inst.close()
+				continue
+			}
 			p.busy++
 			p.mu.Unlock()
 			return inst, nil
@@ -159,7 +167,11 @@ func (p *Plugin) signalLocked() {
 func (p *Plugin) release(inst *instance) {
 	size := uint64(inst.mem.Size())
 	p.noteMemory(size)
-	recycle := size > p.s.highWater
+	// An untrusted call that returned just as its deadline passed can find
+	// its module closed afterwards by wazero's watcher (which saw the
+	// deadline before the call's end): the answer stands, but the instance
+	// is dead and is replaced, never handed to the next call.
+	recycle := size > p.s.highWater || inst.mod.IsClosed()
 	if cap(inst.scratch) > maxScratch {
 		inst.scratch = nil
 	}

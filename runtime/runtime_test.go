@@ -711,3 +711,42 @@ func blockingLogger(started chan<- struct{}, release <-chan struct{}) *slog.Logg
 	})
 	return logger
 }
+
+// TestClosedInstanceReplaced: an untrusted call that returns just as its
+// deadline passes can have its module closed afterwards by wazero's
+// deadline watcher. Such an instance, whether found at release or idle in
+// the pool, is replaced: the next call is served by a live one.
+func TestClosedInstanceReplaced(t *testing.T) {
+	p := loadBehaviour(t, Options{PoolSize: 1})
+	ctx := context.Background()
+	if err := echo(ctx, p, []byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	// Closed while idle, as the watcher would after the release.
+	p.mu.Lock()
+	if len(p.idle) != 1 {
+		p.mu.Unlock()
+		t.Fatalf("%d idle instances, want 1", len(p.idle))
+	}
+	idle := p.idle[0]
+	p.mu.Unlock()
+	if err := idle.mod.CloseWithExitCode(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := echo(ctx, p, []byte("second")); err != nil {
+		t.Fatalf("the call after a closed idle instance: %v", err)
+	}
+	if st := p.Stats(); st.Discarded != 0 || st.Failures != 0 {
+		t.Fatalf("a closed idle instance counted as a failure: %+v", st)
+	}
+	// Closed during the call, before its release.
+	inst, err := p.acquire(ctx, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst.mod.CloseWithExitCode(ctx, 0)
+	p.release(inst)
+	if err := echo(ctx, p, []byte("third")); err != nil {
+		t.Fatalf("the call after an instance released closed: %v", err)
+	}
+}
