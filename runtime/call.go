@@ -40,7 +40,7 @@ var (
 // the guest).
 func (p *Plugin) Request(ctx context.Context, in *abi.RequestIn) (abi.RequestOut, error) {
 	var out abi.RequestOut
-	_, err := p.do(ctx, abi.ExportRequest, in, nil, &out)
+	_, err := p.do(ctx, abi.ExportRequest, in, nil, &out, false)
 	return out, err
 }
 
@@ -48,7 +48,7 @@ func (p *Plugin) Request(ctx context.Context, in *abi.RequestIn) (abi.RequestOut
 // an *abi.Error for an upstream error). Errors are as for Request.
 func (p *Plugin) Response(ctx context.Context, in *abi.ResponseIn) (abi.ResponseOut, error) {
 	var out abi.ResponseOut
-	_, err := p.do(ctx, abi.ExportResponse, in, nil, &out)
+	_, err := p.do(ctx, abi.ExportResponse, in, nil, &out, false)
 	return out, err
 }
 
@@ -56,7 +56,7 @@ func (p *Plugin) Response(ctx context.Context, in *abi.ResponseIn) (abi.Response
 // more canonical chunks. Errors are as for Request.
 func (p *Plugin) StreamEvent(ctx context.Context, in *abi.StreamIn) (abi.StreamOut, error) {
 	var out abi.StreamOut
-	_, err := p.do(ctx, abi.ExportStreamEvent, in, nil, &out)
+	_, err := p.do(ctx, abi.ExportStreamEvent, in, nil, &out, false)
 	return out, err
 }
 
@@ -65,7 +65,7 @@ func (p *Plugin) StreamEvent(ctx context.Context, in *abi.StreamIn) (abi.StreamO
 // *abi.Error is the policy failing. Errors are as for Request.
 func (p *Plugin) Quote(ctx context.Context, in *abi.QuoteIn) (abi.QuoteOut, error) {
 	var out abi.QuoteOut
-	_, err := p.do(ctx, abi.ExportQuote, in, nil, &out)
+	_, err := p.do(ctx, abi.ExportQuote, in, nil, &out, true)
 	return out, err
 }
 
@@ -73,7 +73,7 @@ func (p *Plugin) Quote(ctx context.Context, in *abi.QuoteIn) (abi.QuoteOut, erro
 // call, as an amount and line items. Errors are as for Request.
 func (p *Plugin) Settle(ctx context.Context, in *abi.SettleIn) (abi.SettleOut, error) {
 	var out abi.SettleOut
-	_, err := p.do(ctx, abi.ExportSettle, in, nil, &out)
+	_, err := p.do(ctx, abi.ExportSettle, in, nil, &out, true)
 	return out, err
 }
 
@@ -84,12 +84,15 @@ func (p *Plugin) Settle(ctx context.Context, in *abi.SettleIn) (abi.SettleOut, e
 // Request; an export that does not exist with that signature is a plain
 // error.
 func (p *Plugin) Call(ctx context.Context, export string, input []byte) ([]byte, error) {
-	return p.do(ctx, export, nil, input, nil)
+	return p.do(ctx, export, nil, input, nil, false)
 }
 
 // do runs one call on a pooled instance: the input is in's record, or raw
-// when in is nil; out, when not nil, decodes the success record.
-func (p *Plugin) do(ctx context.Context, export string, in appender, raw []byte, out parser) ([]byte, error) {
+// when in is nil; out, when not nil, decodes the success record. With
+// inPlace, out keeps nothing of the record (it copies what it decodes, as
+// the billing records do): the result is then read into the instance's
+// reused buffer instead of a new one, and do returns no record.
+func (p *Plugin) do(ctx context.Context, export string, in appender, raw []byte, out parser, inPlace bool) ([]byte, error) {
 	if d, ok := p.exports[export]; !ok || !sigCall.matches(d) {
 		return nil, fmt.Errorf("plugin %q: no export %q %s", p.s.name, export, sigCall)
 	}
@@ -101,11 +104,18 @@ func (p *Plugin) do(ctx context.Context, export string, in appender, raw []byte,
 		return nil, err
 	}
 	p.calls.Add(1)
-	res, cerr := p.invoke(ctx, inst, export, inst.function(export), in, raw, true, p.s.deadline)
+	var dst *[]byte
+	if inPlace {
+		dst = &inst.result
+	}
+	res, cerr := p.invoke(ctx, inst, export, inst.function(export), in, raw, true, p.s.deadline, dst)
 	var rec []byte
 	var aerr error
 	if cerr == nil {
 		rec, aerr, cerr = p.decode(export, res, out)
+	}
+	if inPlace {
+		rec = nil // aliases inst.result, the next call's
 	}
 	if cerr != nil {
 		cerr.Stderr = inst.out.String()
@@ -127,7 +137,7 @@ func (p *Plugin) do(ctx context.Context, export string, in appender, raw []byte,
 // deadline is the earlier of ctx's and now+budget; untrusted runtimes are
 // interrupted at it, trusted ones only checked afterwards. Canceling ctx does
 // not interrupt the call. A *CallError means the instance must be discarded.
-func (p *Plugin) invoke(ctx context.Context, inst *instance, export string, fn api.Function, in appender, raw []byte, withInput bool, budget time.Duration) ([]byte, *CallError) {
+func (p *Plugin) invoke(ctx context.Context, inst *instance, export string, fn api.Function, in appender, raw []byte, withInput bool, budget time.Duration, dst *[]byte) ([]byte, *CallError) {
 	start := time.Now()
 	deadline := start.Add(budget)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
@@ -193,7 +203,15 @@ func (p *Plugin) invoke(ctx context.Context, inst *instance, export string, fn a
 		return nil, fail(Malformed, fmt.Errorf("result [%#x, +%d) is outside memory (%d bytes)", ptr, n, inst.mem.Size()))
 	}
 	// Copy at once: the guest may reuse the bytes, and its memory may move
-	// when it grows. Everything returned to callers aliases this copy.
+	// when it grows. Everything returned to callers aliases this copy,
+	// which is *dst's array (kept for the next call) when dst is set.
+	if dst != nil {
+		res := append((*dst)[:0], view...)
+		if cap(res) <= maxScratch {
+			*dst = res
+		}
+		return res, nil
+	}
 	res := make([]byte, n)
 	copy(res, view)
 	return res, nil

@@ -172,7 +172,7 @@ func (p *Plugin) load(ctx context.Context, wasm []byte) error {
 // describe calls hub_describe on inst and decodes the manifest.
 func (p *Plugin) describe(ctx context.Context, inst *instance) (abi.Manifest, error) {
 	var m manifestRecord
-	res, cerr := p.invoke(ctx, inst, abi.ExportDescribe, inst.describe, nil, nil, false, max(initTimeout, p.s.deadline))
+	res, cerr := p.invoke(ctx, inst, abi.ExportDescribe, inst.describe, nil, nil, false, max(initTimeout, p.s.deadline), nil)
 	if cerr == nil {
 		var aerr error
 		_, aerr, cerr = p.decode(abi.ExportDescribe, res, &m)

@@ -24,6 +24,7 @@ type instance struct {
 	other    map[string]api.Function // other (ptr,len)->packed exports, by name
 	stack    []uint64                // params and results of CallWithStack
 	scratch  []byte                  // encoded input record
+	result   []byte                  // a result read in place (see Plugin.do)
 	out      *tailBuffer             // stdout and stderr
 	// inPtr and inCap are the guest input buffer from the last hub_alloc:
 	// per ABI.md §4 it stays valid until the next hub_alloc, so inputs that

@@ -112,6 +112,14 @@ type LedgerOp struct {
 	// grants take one. It is stored, not enforced: nothing sweeps expired
 	// grants yet.
 	ExpiresAt time.Time
+	// Minted says the hub built this operation for a request ID it has
+	// just minted, with a Detail that is compact JSON (its own line
+	// items): the ledger then skips reading the request's earlier
+	// transactions (there are none) and compacting Detail. The schema
+	// still refuses a second transaction of a kind for a request (its
+	// unique index) and a Detail that is not JSON. The call recorder's
+	// charges are minted; anything replayed or from outside is not.
+	Minted bool
 }
 
 // A LedgerResult is the outcome of one [LedgerOp].
@@ -547,6 +555,9 @@ func validateOp(op LedgerOp) (detail string, err error) {
 		return "", fmt.Errorf("%s: only grants expire", op.Kind)
 	}
 	detail = "{}"
+	if op.Minted && len(op.Detail) > 0 {
+		return string(op.Detail), nil // the schema checks it is JSON
+	}
 	if len(op.Detail) > 0 {
 		var buf bytes.Buffer
 		if err := json.Compact(&buf, op.Detail); err != nil {
@@ -567,7 +578,11 @@ func (l *ledgerTx) apply(op LedgerOp) (LedgerResult, error) {
 	kind := kindIndex(op.Kind)
 	// Idempotency: the transaction this operation would write may exist.
 	req := &ledgerRequest{} // none: no transactions
-	if op.RequestID != "" {
+	if op.Minted && op.Kind == LedgerCharge {
+		// A new request has no transactions: nothing to look up (the
+		// unique index still refuses a duplicate, as an *opError).
+		req.id = op.RequestID
+	} else if op.RequestID != "" {
 		if req, err = l.request(op.RequestID); err != nil {
 			return LedgerResult{}, err
 		}
@@ -726,16 +741,18 @@ func (l *ledgerTx) post(t txn, req *ledgerRequest) (LedgerResult, error) {
 		return LedgerResult{}, err
 	}
 
-	id := "txn-" + rand.Text()
-	if t.requestID != "" {
-		id = t.requestID + ":" + t.kind
-	}
+	var id string
 	legs := 2
 	var ct *chargeTxn
-	if t.kind == LedgerCharge && l.batchCharges {
+	switch {
+	case t.kind == LedgerCharge && l.batchCharges:
 		// The user leg now, the counter leg with the batch's others.
 		ct = l.chargeTxn(t.user)
 		id, legs = ct.id, 1
+	case t.requestID != "":
+		id = t.requestID + ":" + t.kind
+	default:
+		id = "txn-" + rand.Text()
 	}
 	if err := l.insertLegs(id, t, legs); err != nil {
 		return LedgerResult{}, err

@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"path"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"zombiezen.com/go/sqlite"
 	"zombiezen.com/go/sqlite/sqlitex"
@@ -243,4 +245,116 @@ func TestOpenNewerSchema(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Fatalf("Open = %v, want a newer-schema error", err)
 	}
+}
+
+// TestMigrationStatusChecks migrates a database holding calls and attempts
+// recorded under 0004 through 0005 (the tables rebuilt with cheaper status
+// checks): every row and column is kept, ids included, the indexes are
+// back, new ids follow the old ones, and the status check still refuses
+// what it refused.
+func TestMigrationStatusChecks(t *testing.T) {
+	ctx := context.Background()
+	path := t.TempDir() + "/hub.db"
+	migs, err := loadMigrations(migrationFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := sqlite.OpenConn(path, sqlite.OpenReadWrite|sqlite.OpenCreate|sqlite.OpenWAL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate(conn, migs[:4]); err != nil {
+		t.Fatal(err)
+	}
+	err = sqlitex.ExecuteScript(conn, `
+		INSERT INTO model_calls (id, request_id, created_at, api, key_id, account_id, provider, credential_id, model,
+		  upstream_model, stream, status, http_status, error_type, error_message, prompt_tokens, completion_tokens,
+		  cached_tokens, cache_write_tokens, reasoning_tokens, images, usage_estimated, ttfb_us, duration_us, attempts, credits)
+		VALUES (7, 'req_a', 1700000000000, 'chat.completions', 2, 1, 'openai', 3, 'gpt-4o', 'gpt-4o-2024', 1, 'ok', 200, '', '',
+		  10, 20, 4, 2, 5, 0, 0, 1500, 90000, 1, 1234),
+		       (9, 'req_b', 1700000001000, 'messages', 2, 1, 'anthropic', NULL, 'claude', '', 0, 'aborted', 0, 'client_closed', 'gone',
+		  1, 2, 0, 0, 0, 1, 1, 0, 5, 2, 0);
+		INSERT INTO call_attempts (id, request_id, attempt, started_at, provider, credential_id, upstream_model, status,
+		  http_status, error_type, error_message, duration_us)
+		VALUES (4, 'req_b', 1, 1700000001000, 'anthropic', NULL, 'claude', 'error', 529, 'overloaded', 'busy', 77),
+		       (5, 'req_b', 2, 1700000001100, 'anthropic', 8, 'claude', 'aborted', 0, '', '', 3);`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const callCols = `id, request_id, created_at, api, key_id, account_id, provider, credential_id, model, upstream_model, stream,
+		status, http_status, error_type, error_message, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens,
+		reasoning_tokens, images, usage_estimated, ttfb_us, duration_us, attempts, credits`
+	const attemptCols = `id, request_id, attempt, started_at, provider, credential_id, upstream_model, status, http_status,
+		error_type, error_message, duration_us`
+	rows := func(conn *sqlite.Conn, q string) []string {
+		t.Helper()
+		var out []string
+		err := sqlitex.ExecuteTransient(conn, q, &sqlitex.ExecOptions{ResultFunc: func(stmt *sqlite.Stmt) error {
+			var cols []string
+			for i := range stmt.ColumnCount() {
+				if stmt.ColumnType(i) == sqlite.TypeNull {
+					cols = append(cols, "NULL")
+				} else {
+					cols = append(cols, stmt.ColumnText(i))
+				}
+			}
+			out = append(out, strings.Join(cols, "|"))
+			return nil
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	wantCalls := rows(conn, "SELECT "+callCols+" FROM model_calls ORDER BY id;")
+	wantAttempts := rows(conn, "SELECT "+attemptCols+" FROM call_attempts ORDER BY id;")
+	wantIndexes := rows(conn, "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name IN ('model_calls', 'call_attempts') ORDER BY name;")
+	if len(wantCalls) != 2 || len(wantAttempts) != 2 || len(wantIndexes) != 5 {
+		t.Fatalf("before: %d calls, %d attempts, %d indexes", len(wantCalls), len(wantAttempts), len(wantIndexes))
+	}
+	if err := conn.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	withConn(t, s, func(conn *sqlite.Conn) {
+		if got := rows(conn, "SELECT "+callCols+" FROM model_calls ORDER BY id;"); !reflect.DeepEqual(got, wantCalls) {
+			t.Errorf("calls after:\n%q\nwant\n%q", got, wantCalls)
+		}
+		if got := rows(conn, "SELECT "+attemptCols+" FROM call_attempts ORDER BY id;"); !reflect.DeepEqual(got, wantAttempts) {
+			t.Errorf("attempts after:\n%q\nwant\n%q", got, wantAttempts)
+		}
+		if got := rows(conn, "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name IN ('model_calls', 'call_attempts') ORDER BY name;"); !reflect.DeepEqual(got, wantIndexes) {
+			t.Errorf("indexes after:\n%q\nwant\n%q", got, wantIndexes)
+		}
+		if got := rows(conn, "SELECT name FROM sqlite_schema WHERE name LIKE '%_new';"); len(got) != 0 {
+			t.Errorf("left behind: %q", got)
+		}
+		if got := rows(conn, "PRAGMA integrity_check;"); !reflect.DeepEqual(got, []string{"ok"}) {
+			t.Errorf("integrity_check: %q", got)
+		}
+		for _, q := range []string{
+			"INSERT INTO model_calls (created_at, status) VALUES (1, 'done');",
+			"INSERT INTO model_calls (created_at, status) VALUES (1, 'OK');",
+			"INSERT INTO call_attempts (request_id, attempt, started_at, status) VALUES ('r', 1, 1, 'pending');",
+		} {
+			if err := sqlitex.ExecuteTransient(conn, q, nil); sqlite.ErrCode(err) != sqlite.ResultConstraintCheck {
+				t.Errorf("%s: %v, want a CHECK failure", q, err)
+			}
+		}
+	})
+	recordAll(t, s, []Call{{RequestID: "req_c", CreatedAt: time.UnixMilli(1700000002000), AccountID: 1, KeyID: 2, Provider: "openai",
+		Model: "gpt-4o", Status: CallError, Attempts: 1, AttemptLog: []Attempt{{Attempt: 1, Provider: "openai", Status: CallError}}}})
+	withConn(t, s, func(conn *sqlite.Conn) {
+		if got := rows(conn, "SELECT id, status FROM model_calls WHERE request_id = 'req_c';"); !reflect.DeepEqual(got, []string{"10|error"}) {
+			t.Errorf("new call: %q, want id 10 after the old 9", got)
+		}
+		if got := rows(conn, "SELECT id FROM call_attempts WHERE request_id = 'req_c';"); !reflect.DeepEqual(got, []string{"6"}) {
+			t.Errorf("new attempt: %q, want id 6 after the old 5", got)
+		}
+	})
 }

@@ -246,3 +246,64 @@ func TestRecorderBatchesCharges(t *testing.T) {
 		t.Errorf("a batch's revenue leg changed, verify says %q", rep.Problems)
 	}
 }
+
+// TestRecorderMintedCharges: minted charges (new request IDs, the hub's own
+// compact detail) skip the lookup of earlier transactions and the
+// compaction, and lose none of the checks: the detail is stored as given, a
+// second charge for the same request (in a later batch, or in the same
+// one) is refused by the unique index without touching the balance, and a
+// detail that is not JSON is refused by the schema; each refused charge's
+// call is still recorded, and the ledger verifies.
+func TestRecorderMintedCharges(t *testing.T) {
+	f := newLedgerFixture(t)
+	ctx := context.Background()
+	f.mustApply(t, LedgerOp{Kind: LedgerGrant, AccountID: f.user, Amount: 1000})
+	r := NewRecorder(f.s, RecorderOptions{Logger: quietLogger()})
+	defer closeRecorder(t, r)
+	d := newDoneLog()
+	record := func(call, req string, amount int64, detail string) {
+		t.Helper()
+		c := testCall(call, 1)
+		c.AccountID = f.user
+		c.Ledger = d.attach(call, LedgerOp{Kind: LedgerCharge, AccountID: f.user, Amount: amount, RequestID: req,
+			Memo: "m", Detail: []byte(detail), Minted: true})
+		if err := r.Record(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const items = `[{"name":"input","quantity":20,"amount":3}]`
+	record("m1", "m1", 100, items)
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	release := holdWriteLock(t, f.path)
+	record("m1-again", "m1", 100, items) // an earlier batch's request
+	record("m2", "m2", 50, "{}")
+	record("m2-again", "m2", 50, "{}") // the same batch's request
+	record("m3", "m3", 10, `{"broken":`)
+	release()
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"m1", "m2"} {
+		if res := d.got[id]; d.errs[id] != nil || len(res) != 1 || !res[0].Applied {
+			t.Errorf("%s: Done(%+v, %v), want applied", id, res, d.errs[id])
+		}
+	}
+	for _, id := range []string{"m1-again", "m2-again", "m3"} {
+		if res := d.got[id]; d.errs[id] != nil || len(res) != 1 || res[0].Applied || res[0].Err == nil {
+			t.Errorf("%s: Done(%+v, %v), want refused", id, res, d.errs[id])
+		}
+	}
+	if b := f.balances(t); b[0] != 850 {
+		t.Errorf("user balance %d, want 1000-100-50 = 850", b[0])
+	}
+	if rows, _, _, _ := callTotals(t, f.s); rows != 5 {
+		t.Errorf("%d calls recorded, want 5 (refused charges lose no call)", rows)
+	}
+	es, err := f.s.LedgerEntries(ctx, LedgerFilter{RequestID: "m1"})
+	if err != nil || len(es) != 1 || string(es[0].Detail) != items || es[0].Amount != -100 {
+		t.Errorf("m1's entries: %+v, %v; want the user leg with the detail as given", es, err)
+	}
+	verifyClean(t, f.s)
+}

@@ -385,19 +385,22 @@ func (b *Biller) Begin(ctx context.Context, c *proxy.Call, targets []proxy.Targe
 	a.mu.Lock()
 	avail, charged := a.avail, a.charged
 	a.mu.Unlock()
+	// One allocation for the call's billing state: the charge holds the
+	// policy's input records and, for the usual one or two targets, the
+	// rates quoted.
+	ch := &charge{b: b, a: a, c: c, at: now, pol: pol, unpin: unpin}
+	quoted := min(len(targets), b.opts.MaxQuotedTargets)
+	ch.rates = ch.rates0[:0]
 	var allowed []proxy.Target
-	var hold int64
 	var refusal *apierr.Error
-	rates := make([]quotedRate, 0, min(len(targets), b.opts.MaxQuotedTargets))
-	for i, t := range targets {
-		if i >= b.opts.MaxQuotedTargets {
-			break
-		}
+	qin := &ch.qin
+	for i, t := range targets[:quoted] {
 		rate := b.rate(t.Provider.Name, t.Model)
-		rates = append(rates, quotedRate{t.Provider.Name, t.Model, rate})
-		q, err := pol.Quote(ctx, &abi.QuoteIn{AccountID: c.Key.AccountID, KeyID: c.Key.ID, API: c.API,
+		ch.rates = append(ch.rates, quotedRate{t.Provider.Name, t.Model, rate})
+		*qin = abi.QuoteIn{AccountID: c.Key.AccountID, KeyID: c.Key.ID, API: c.API,
 			Provider: t.Provider.Name, Model: t.Model, RequestedModel: c.Model, EstInputTokens: in, MaxOutputTokens: maxOut,
-			Images: images, UnixMS: now.UnixMilli(), Rate: rate, Balance: avail, ChargedToday: charged})
+			Images: images, UnixMS: now.UnixMilli(), Rate: rate, Balance: avail, ChargedToday: charged}
+		q, err := pol.Quote(ctx, qin)
 		if err != nil {
 			return nil, nil, &apierr.Error{Status: 500, Type: apierr.TypeServer, Code: "billing_failed",
 				Message: "The hub's billing policy failed; the call was not made.", Cause: err}
@@ -406,15 +409,23 @@ func (b *Biller) Begin(ctx context.Context, c *proxy.Call, targets []proxy.Targe
 			if refusal == nil {
 				refusal = policyRefusal(q, c.Model)
 			}
+			if allowed == nil {
+				allowed = append(make([]proxy.Target, 0, quoted), targets[:i]...) // those allowed so far
+			}
 			continue
 		}
-		allowed = append(allowed, t)
-		hold = max(hold, q.Hold)
+		if allowed != nil {
+			allowed = append(allowed, t)
+		}
+		ch.hold = max(ch.hold, q.Hold)
+	}
+	if allowed == nil {
+		allowed = targets[:quoted:quoted] // every target quoted is allowed
 	}
 	if len(allowed) == 0 {
 		return nil, nil, refusal
 	}
-	ch := &charge{b: b, a: a, c: c, hold: hold, at: now, rates: rates, pol: pol, unpin: unpin}
+	hold := ch.hold
 	if hold > 0 {
 		a.mu.Lock()
 		if a.avail < hold {
@@ -477,6 +488,15 @@ type charge struct {
 	hold  int64
 	at    time.Time
 	rates []quotedRate
+	// rates0 backs rates for up to two targets; qin and sin are the
+	// policy's input records.
+	rates0 [2]quotedRate
+	qin    abi.QuoteIn
+	sin    abi.SettleIn
+	// ledger0 backs the ledger operations of a batched settlement, and
+	// op carries them to the writer or the call record.
+	ledger0 [1]store.LedgerOp
+	op      op
 	// written says the hold is in the ledger (strict durability); else
 	// it is in memory only and the call is written as one charge.
 	written bool
@@ -513,7 +533,12 @@ func (ch *charge) carry(o *op) {
 	b := ch.b
 	ch.carried = &store.LedgerAttachment{Ops: o.ledger, Done: func(res []store.LedgerResult, err error) {
 		if err != nil {
-			// Not recorded: the writer writes it instead.
+			// Not recorded: the writer writes it instead, as any other
+			// operation (not minted: the lookup finds a charge that was
+			// written after all).
+			for i := range o.ledger {
+				o.ledger[i].Minted = false
+			}
 			b.enqueue(context.Background(), o, false)
 			return
 		}
@@ -545,9 +570,10 @@ func (ch *charge) Settle(ctx context.Context, t proxy.Target, u abi.Usage, estim
 		rate = b.rate(t.Provider.Name, t.Model)
 	}
 	defer ch.done()
-	so, err := ch.pol.Settle(ctx, &abi.SettleIn{AccountID: a.id, KeyID: ch.c.Key.ID, API: ch.c.API, Provider: t.Provider.Name,
+	ch.sin = abi.SettleIn{AccountID: a.id, KeyID: ch.c.Key.ID, API: ch.c.API, Provider: t.Provider.Name,
 		Model: t.Model, RequestedModel: ch.c.Model, UnixMS: ch.at.UnixMilli(), Rate: rate,
-		ChargedToday: charged, Held: ch.hold, Usage: u, Estimated: estimated, Aborted: aborted})
+		ChargedToday: charged, Held: ch.hold, Usage: u, Estimated: estimated, Aborted: aborted}
+	so, err := ch.pol.Settle(ctx, &ch.sin)
 	if err != nil {
 		// A policy that fails cannot price the call: nothing is charged
 		// (the hold is released), and the failure is logged loudly.
@@ -576,7 +602,7 @@ func (ch *charge) Settle(ctx context.Context, t proxy.Target, u abi.Usage, estim
 		extra = take
 		amount = capture + take
 	}
-	var ledger []store.LedgerOp
+	ledger := ch.ledger0[:0]
 	var persist int64
 	if ch.written {
 		if capture > 0 {
@@ -614,8 +640,12 @@ func (ch *charge) Settle(ctx context.Context, t proxy.Target, u abi.Usage, estim
 	if len(ledger) == 0 {
 		return amount, nil
 	}
-	o := &op{acct: a, persist: persist, ledger: ledger}
+	ch.op = op{acct: a, persist: persist, ledger: ledger}
+	o := &ch.op
 	if !ch.written && b.opts.RecordCarries {
+		// The call record carries the charge: its request ID is new and
+		// its detail is lineItems' compact JSON.
+		o.ledger[0].Minted = true
 		ch.carry(o)
 		return amount, nil
 	}

@@ -6,10 +6,12 @@ import (
 )
 
 // credits is the default policy. It has no configuration: the operator
-// prices models through the hub's model rates.
-type credits struct{}
+// prices models through the hub's model rates. items is the buffer of its
+// line items, reused from call to call (the SDK encodes them before the
+// next call).
+type credits struct{ items []abi.LineItem }
 
-func (credits) Manifest() abi.Manifest {
+func (*credits) Manifest() abi.Manifest {
 	return abi.Manifest{
 		Kind:        abi.KindBilling,
 		Name:        "credits",
@@ -18,15 +20,17 @@ func (credits) Manifest() abi.Manifest {
 	}
 }
 
-func (credits) Quote(in *abi.QuoteIn) (abi.QuoteOut, error) {
+func (*credits) Quote(in *abi.QuoteIn) (abi.QuoteOut, error) {
 	if !in.Rate.Found {
 		return unpriced(in), nil
 	}
 	return abi.QuoteOut{Allow: true, Hold: billing.WorstCase(in.Rate, in.EstInputTokens, in.MaxOutputTokens, in.Images)}, nil
 }
 
-func (credits) Settle(in *abi.SettleIn) (abi.SettleOut, error) {
-	return billing.ListPrice(in.Rate, in.Usage), nil
+func (c *credits) Settle(in *abi.SettleIn) (abi.SettleOut, error) {
+	out := billing.ListPriceInto(c.items, in.Rate, in.Usage)
+	c.items = out.Items
+	return out, nil
 }
 
 // unpriced refuses a call to a model without a rate. The model is named as

@@ -20,7 +20,7 @@ var rate = abi.Rate{Found: true, InputPerM: 2_500_000, OutputPerM: 10_000_000, C
 var noCache = abi.Rate{Found: true, InputPerM: 2_500_000, OutputPerM: 10_000_000, PerImage: 40_000, MinPerCall: 5}
 
 func TestManifest(t *testing.T) {
-	plugintest.BothPolicy(t, credits{}, "credits", nil, func(t *testing.T, p plugintest.Policy) {
+	plugintest.BothPolicy(t, &credits{}, "credits", nil, func(t *testing.T, p plugintest.Policy) {
 		if m := p.Manifest(); m.ABI != abi.Version || m.Kind != abi.KindBilling || m.Name != "credits" || m.Version == "" {
 			t.Fatalf("manifest %+v", m)
 		}
@@ -57,7 +57,7 @@ func TestQuote(t *testing.T) {
 		{"huge exact", abi.QuoteIn{Model: "m", Rate: abi.Rate{Found: true, InputPerM: 3_000_000_000_000}, EstInputTokens: 3_000_000_000_000},
 			abi.QuoteOut{Allow: true, Hold: 9_000_000_000_000_000_000}},
 	}
-	plugintest.BothPolicy(t, credits{}, "credits", nil, func(t *testing.T, p plugintest.Policy) {
+	plugintest.BothPolicy(t, &credits{}, "credits", nil, func(t *testing.T, p plugintest.Policy) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				got, err := p.Quote(&tt.in)
@@ -104,7 +104,7 @@ func TestSettle(t *testing.T) {
 		{"overflow saturates", abi.SettleIn{Rate: rate, Usage: abi.Usage{InputTokens: maxI, OutputTokens: maxI}},
 			abi.SettleOut{Amount: maxI, Items: items{li("input", maxI, maxI), li("output", maxI, maxI)}}},
 	}
-	plugintest.BothPolicy(t, credits{}, "credits", nil, func(t *testing.T, p plugintest.Policy) {
+	plugintest.BothPolicy(t, &credits{}, "credits", nil, func(t *testing.T, p plugintest.Policy) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				got, err := p.Settle(&tt.in)
@@ -123,7 +123,7 @@ func TestSettle(t *testing.T) {
 // (no more prompt tokens than estimated, no more output than the maximum),
 // that the settlement never exceeds the hold: the hold is a true worst case.
 func TestSettleWithinHold(t *testing.T) {
-	p := plugintest.NativePolicy(credits{})
+	p := plugintest.NativePolicy(&credits{})
 	for _, r := range []abi.Rate{rate, noCache, {Found: true, InputPerM: 1, OutputPerM: 1, CachedReadPerM: 7, MinPerCall: 3}} {
 		for _, est := range []int64{0, 1, 999, 1_000_001} {
 			q, err := p.Quote(&abi.QuoteIn{Model: "m", Rate: r, EstInputTokens: est, MaxOutputTokens: 2 * est, Images: 1})
@@ -151,7 +151,7 @@ func TestSettleWithinHold(t *testing.T) {
 func FuzzSettle(f *testing.F) {
 	f.Add(int64(1000), int64(200), int64(10), int64(5), int64(1), int64(2_500_000), int64(10_000_000), int64(5), false)
 	f.Add(int64(math.MaxInt64), int64(-1), int64(math.MaxInt64), int64(0), int64(math.MaxInt64), int64(math.MaxInt64), int64(1), int64(0), true)
-	p := plugintest.NativePolicy(credits{})
+	p := plugintest.NativePolicy(&credits{})
 	f.Fuzz(func(t *testing.T, in, out, cached, write, images, rIn, rOut, rMin int64, aborted bool) {
 		r := abi.Rate{Found: true, InputPerM: rIn, OutputPerM: rOut, CachedReadPerM: rIn / 10, CacheWritePerM: rIn, PerImage: rOut, MinPerCall: rMin}
 		s, err := p.Settle(&abi.SettleIn{Rate: r, Usage: abi.Usage{InputTokens: in, OutputTokens: out, CachedTokens: cached, CacheWriteTokens: write, Images: images}, Aborted: aborted})
@@ -196,7 +196,7 @@ func BenchmarkNativeSettle(b *testing.B) {
 	in := (&abi.SettleIn{Rate: rate, Usage: abi.Usage{InputTokens: 10_000, CachedTokens: 6000, CacheWriteTokens: 3000, OutputTokens: 900}}).Append(nil)
 	b.ReportAllocs()
 	for b.Loop() {
-		if res := billing.Invoke(credits{}, abi.ExportSettle, in); res[0] != abi.StatusOK {
+		if res := billing.Invoke(&credits{}, abi.ExportSettle, in); res[0] != abi.StatusOK {
 			b.Fatal(string(res))
 		}
 	}

@@ -23,7 +23,7 @@ package main
 
 import "github.com/aignehub/hub/sdk/billing"
 
-func init() { billing.Register(credits{}) }
+func init() { billing.Register(&credits{}) }
 
 // main is required by the Go toolchain; a reactor module never runs it.
 func main() {}

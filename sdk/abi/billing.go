@@ -195,10 +195,10 @@ func (r *QuoteIn) Parse(rec []byte) error {
 	v := QuoteIn{
 		AccountID:       d.i64(f[0]),
 		KeyID:           d.i64(f[1]),
-		API:             intern(f[2]),
-		Provider:        intern(f[3]),
-		Model:           intern(f[4]),
-		RequestedModel:  intern(f[5]),
+		API:             intern(slotAPI, f[2]),
+		Provider:        intern(slotProvider, f[3]),
+		Model:           intern(slotModel, f[4]),
+		RequestedModel:  intern(slotRequestedModel, f[5]),
 		EstInputTokens:  d.i64(f[6]),
 		MaxOutputTokens: d.i64(f[7]),
 		Images:          d.i64(f[8]),
@@ -323,10 +323,10 @@ func (r *SettleIn) Parse(rec []byte) error {
 	v := SettleIn{
 		AccountID:      d.i64(f[0]),
 		KeyID:          d.i64(f[1]),
-		API:            intern(f[2]),
-		Provider:       intern(f[3]),
-		Model:          intern(f[4]),
-		RequestedModel: intern(f[5]),
+		API:            intern(slotAPI, f[2]),
+		Provider:       intern(slotProvider, f[3]),
+		Model:          intern(slotModel, f[4]),
+		RequestedModel: intern(slotRequestedModel, f[5]),
 		UnixMS:         d.i64(f[6]),
 		Rate:           d.rate(f[7]),
 		ChargedToday:   d.i64(f[8]),
@@ -409,11 +409,26 @@ func (r *SettleOut) Parse(rec []byte) error {
 		if amt, b, err = nextField(b); err != nil {
 			return err
 		}
-		items = append(items, LineItem{Name: string(name), Quantity: d.i64(qty), Amount: d.i64(amt)})
+		items = append(items, LineItem{Name: itemName(name), Quantity: d.i64(qty), Amount: d.i64(amt)})
 	}
 	if d.err != nil {
 		return d.err
 	}
 	*r = SettleOut{Amount: amount, Items: items}
 	return nil
+}
+
+// commonItems are the line item names of the SDK's list price (package
+// billing's Item* constants).
+var commonItems = [...]string{"input", "cached_input", "cache_write", "output", "images", "minimum"}
+
+// itemName returns b as a string without allocating when it is one of the
+// common names.
+func itemName(b []byte) string {
+	for _, s := range commonItems {
+		if string(b) == s {
+			return s
+		}
+	}
+	return string(b)
 }

@@ -214,3 +214,20 @@ func FuzzBillingParse(f *testing.F) {
 		}
 	})
 }
+
+// TestSettleOutParseNames: the common line item names decode without
+// allocating, and every name, common or not, decodes to itself.
+func TestSettleOutParseNames(t *testing.T) {
+	out := SettleOut{Amount: 10, Items: []LineItem{{"input", 1, 2}, {"cached_input", 1, 2}, {"cache_write", 1, 2},
+		{"output", 1, 2}, {"images", 1, 1}, {"minimum", 0, 1}, {"night discount", 0, -1}, {"inpu", 1, 1}, {"", 0, 0}}}
+	rec := out.Append(nil)
+	var got SettleOut
+	if err := got.Parse(rec); err != nil || !reflect.DeepEqual(got, out) {
+		t.Fatalf("Parse = %+v, %v; want %+v", got, err, out)
+	}
+	common := SettleOut{Amount: 5, Items: out.Items[:6]}
+	rec = common.Append(nil)
+	if n := testing.AllocsPerRun(100, func() { got.Parse(rec) }); n != 0 {
+		t.Errorf("Parse of common names allocates %v times", n)
+	}
+}

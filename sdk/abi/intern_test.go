@@ -40,3 +40,29 @@ func TestInternTable(t *testing.T) {
 		}
 	}
 }
+
+func TestInternTableSlots(t *testing.T) {
+	var tab internTable
+	b := []byte("openai")
+	s1 := tab.at(slotProvider, b)
+	b[0] = 'X' // the caller's bytes change: the slot must not alias them
+	if s1 != "openai" {
+		t.Fatalf("at = %q", s1)
+	}
+	if s := tab.at(slotProvider, []byte("openai")); unsafe.StringData(s) != unsafe.StringData(s1) {
+		t.Error("the slot's string is not reused")
+	}
+	if got := testing.AllocsPerRun(100, func() { tab.at(slotProvider, []byte("openai")) }); got != 0 {
+		t.Errorf("a slot hit allocates %v times", got)
+	}
+	// Another value in the slot, a value of another slot, the empty string
+	// and the first value again: each answer right.
+	for _, c := range []struct {
+		slot int
+		v    string
+	}{{slotProvider, "anthropic"}, {slotModel, "openai"}, {slotProvider, ""}, {slotProvider, "openai"}, {slotProvider, "openaj"}} {
+		if got := tab.at(c.slot, []byte(c.v)); got != c.v {
+			t.Errorf("at(%d, %q) = %q", c.slot, c.v, got)
+		}
+	}
+}

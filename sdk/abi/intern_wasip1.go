@@ -5,5 +5,6 @@ package abi
 // A plugin instance runs one call at a time: one table, no lock.
 var internedNames internTable
 
-// intern returns b as a string, cached (see internTable).
-func intern(b []byte) string { return internedNames.get(b) }
+// intern returns b, the field of slot, as a string, cached (see
+// internTable).
+func intern(slot int, b []byte) string { return internedNames.at(slot, b) }

@@ -38,6 +38,9 @@ type Policy interface {
 	// Manifest describes the policy. ABI and Kind are filled in by the SDK
 	// when left zero.
 	Manifest() abi.Manifest
+	// The input records are the SDK's, reused by the next call: a policy
+	// reads them during the call and keeps nothing of them.
+	//
 	// Quote runs before a call. Allow it with the Hold the host should take
 	// from the balance while it runs (the policy's worst case for it), or
 	// refuse it with a Code and a Reason shown to the client. The host, not
@@ -70,8 +73,16 @@ func Config() []byte { return config.Get() }
 // Natively it writes to the standard logger.
 func Log(level int, msg string) { guest.Log(level, msg) }
 
-// dispatcher holds the reusable output buffer of one plugin instance.
-type dispatcher struct{ guest.Results }
+// dispatcher holds the reusable buffers of one plugin instance: the result
+// and the decoded inputs (an allocation in a Wasm guest costs as much as a
+// small call, see sdk/internal/guest). A policy must not keep the *QuoteIn
+// or *SettleIn it is given after it returns (it is pure, so it has no
+// reason to).
+type dispatcher struct {
+	guest.Results
+	quote  abi.QuoteIn
+	settle abi.SettleIn
+}
 
 // handle runs one export over its input record and returns the result bytes
 // (status byte + record). The result aliases d's buffer until the next call.
@@ -84,11 +95,11 @@ func (d *dispatcher) handle(p Policy, export string, input []byte) (res []byte) 
 	case abi.ExportDescribe:
 		return d.Describe(p.Manifest(), abi.KindBilling)
 	case abi.ExportQuote:
-		var in abi.QuoteIn
+		in := &d.quote
 		if err := in.Parse(input); err != nil {
 			return d.Fail(err)
 		}
-		out, err := p.Quote(&in)
+		out, err := p.Quote(in)
 		if err != nil {
 			return d.Fail(err)
 		}
@@ -105,11 +116,11 @@ func (d *dispatcher) handle(p Policy, export string, input []byte) (res []byte) 
 		}
 		return d.Keep(out.Append(d.OK()))
 	case abi.ExportSettle:
-		var in abi.SettleIn
+		in := &d.settle
 		if err := in.Parse(input); err != nil {
 			return d.Fail(err)
 		}
-		out, err := p.Settle(&in)
+		out, err := p.Settle(in)
 		if err != nil {
 			return d.Fail(err)
 		}

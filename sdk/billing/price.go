@@ -72,28 +72,39 @@ func Add(a, b int64) int64 {
 // amounts add up to Amount (with saturation at math.MaxInt64). Negative
 // usage counts as 0. A rate that is not found prices everything at 0.
 func ListPrice(r abi.Rate, u abi.Usage) abi.SettleOut {
+	return ListPriceInto(make([]abi.LineItem, 0, 6), r, u)
+}
+
+// ListPriceInto is [ListPrice] with the line items appended to items[:0]:
+// a policy that keeps one buffer for them allocates nothing per call (an
+// allocation in a Wasm guest costs as much as the pricing itself). The
+// result's Items alias items' array when it is large enough (6 lines).
+func ListPriceInto(items []abi.LineItem, r abi.Rate, u abi.Usage) abi.SettleOut {
 	input, cached, write := max(u.InputTokens, 0), max(u.CachedTokens, 0), max(u.CacheWriteTokens, 0)
 	uncached := input
 	uncached -= min(uncached, cached)
 	uncached -= min(uncached, write)
 
-	out := abi.SettleOut{Items: make([]abi.LineItem, 0, 6)}
-	line := func(name string, qty, amount int64) {
-		if qty > 0 {
-			out.Items = append(out.Items, abi.LineItem{Name: name, Quantity: qty, Amount: amount})
-			out.Amount = Add(out.Amount, amount)
-		}
-	}
-	line(ItemInput, uncached, PerMillion(uncached, r.InputPerM))
-	line(ItemCachedInput, cached, PerMillion(cached, r.CachedReadPerM))
-	line(ItemCacheWrite, write, PerMillion(write, r.CacheWritePerM))
-	line(ItemOutput, u.OutputTokens, PerMillion(u.OutputTokens, r.OutputPerM))
-	line(ItemImages, u.Images, MulDivCeil(u.Images, r.PerImage, 1))
+	out := abi.SettleOut{Items: items[:0]}
+	addLine(&out, ItemInput, uncached, PerMillion(uncached, r.InputPerM))
+	addLine(&out, ItemCachedInput, cached, PerMillion(cached, r.CachedReadPerM))
+	addLine(&out, ItemCacheWrite, write, PerMillion(write, r.CacheWritePerM))
+	addLine(&out, ItemOutput, u.OutputTokens, PerMillion(u.OutputTokens, r.OutputPerM))
+	addLine(&out, ItemImages, u.Images, MulDivCeil(u.Images, r.PerImage, 1))
 	if out.Amount < r.MinPerCall {
 		out.Items = append(out.Items, abi.LineItem{Name: ItemMinimum, Amount: r.MinPerCall - out.Amount})
 		out.Amount = r.MinPerCall
 	}
 	return out
+}
+
+// addLine appends a line of qty units costing amount to out, and adds the
+// amount to its total, when qty is above 0.
+func addLine(out *abi.SettleOut, name string, qty, amount int64) {
+	if qty > 0 {
+		out.Items = append(out.Items, abi.LineItem{Name: name, Quantity: qty, Amount: amount})
+		out.Amount = Add(out.Amount, amount)
+	}
 }
 
 // WorstCase is the most a call of at most inputTokens prompt tokens,
