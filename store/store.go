@@ -84,6 +84,7 @@ func Open(ctx context.Context, path string, opts Options) (_ *Store, err error) 
 	if path == "" {
 		return nil, errors.New("open store: empty path")
 	}
+	pinSizeClasses()
 	if opts.PoolSize < 1 {
 		opts.PoolSize = 8
 	}

@@ -315,6 +315,14 @@ func (b *Biller) estimate(c *proxy.Call) (in, maxOut, images int64) {
 	// (3 bytes): a third of the bytes over-estimates safely; the hold is
 	// only a bound, settled to the exact usage.
 	in = (int64(len(c.Body)) + 2) / 3
+	if c.Limits.Known && c.API == abi.APIChatCompletions {
+		// Read by the server while it validated the body.
+		maxOut = c.Limits.MaxOutputTokens
+		if maxOut <= 0 {
+			maxOut = b.opts.DefaultMaxOutputTokens
+		}
+		return in, maxOut, 0
+	}
 	r := gjson.GetManyBytes(c.Body, "max_completion_tokens", "max_tokens", "n")
 	switch {
 	case r[0].Type == gjson.Number && r[0].Int() > 0:

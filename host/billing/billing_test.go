@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -243,5 +244,57 @@ func TestRecoverReleasesOpenHolds(t *testing.T) {
 	}
 	if b := e.balance(t); b != 1000 {
 		t.Fatalf("balance %d after recovery", b)
+	}
+}
+
+// quoteRecorder allows every call and keeps the quote inputs it saw.
+type quoteRecorder struct {
+	mu  sync.Mutex
+	ins []abi.QuoteIn
+}
+
+func (p *quoteRecorder) Quote(_ context.Context, in *abi.QuoteIn) (abi.QuoteOut, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ins = append(p.ins, *in)
+	return abi.QuoteOut{Allow: true}, nil
+}
+
+func (p *quoteRecorder) Settle(context.Context, *abi.SettleIn) (abi.SettleOut, error) {
+	return abi.SettleOut{}, nil
+}
+
+// TestQuoteInputs: the output limit quoted is the one the server read
+// (Call.Limits) when it read it, else the body's, else the default; images
+// are read from an image request's body.
+func TestQuoteInputs(t *testing.T) {
+	pol := &quoteRecorder{}
+	e := setupOpts(t, Options{Policy: pol, DefaultMaxOutputTokens: 4096}, 1000)
+	for i, tt := range []struct {
+		api            string
+		body           string
+		limits         proxy.Limits
+		maxOut, images int64
+	}{
+		{abi.APIChatCompletions, `{"messages":[]}`, proxy.Limits{Known: true, MaxOutputTokens: 300}, 300, 0}, // as the server read it
+		{abi.APIChatCompletions, `{}`, proxy.Limits{Known: true}, 4096, 0},
+		{abi.APIChatCompletions, `{"max_tokens":300,"max_completion_tokens":200}`, proxy.Limits{}, 200, 0},
+		{abi.APIChatCompletions, `{"max_tokens":300}`, proxy.Limits{}, 300, 0},
+		{abi.APIChatCompletions, `{}`, proxy.Limits{}, 4096, 0},
+		{abi.APIImages, `{"n":3}`, proxy.Limits{}, 0, 3},
+		{abi.APIEmbeddings, `{"input":"x"}`, proxy.Limits{}, 0, 0},
+	} {
+		c := e.call(fmt.Sprint("q", i))
+		c.API, c.Body, c.Limits = tt.api, []byte(tt.body), tt.limits
+		ch, _, aerr := e.b.Begin(context.Background(), c, []proxy.Target{target})
+		if aerr != nil {
+			t.Fatal(aerr)
+		}
+		ch.Release(context.Background())
+		in := pol.ins[len(pol.ins)-1]
+		if in.MaxOutputTokens != tt.maxOut || in.Images != tt.images || in.EstInputTokens != (int64(len(tt.body))+2)/3 {
+			t.Errorf("%s %s %+v: quoted max output %d, images %d, input %d; want %d, %d, %d", tt.api, tt.body, tt.limits,
+				in.MaxOutputTokens, in.Images, in.EstInputTokens, tt.maxOut, tt.images, (len(tt.body)+2)/3)
+		}
 	}
 }

@@ -101,6 +101,18 @@ type Call struct {
 	Body []byte
 	// Start is when the request arrived.
 	Start time.Time
+	// Limits are the request's output limits, when the server read them
+	// while validating the body (so that billing need not parse it again).
+	Limits Limits
+}
+
+// Limits are a request's output limits as the server read them. Known is
+// false when it did not read them; billing then reads the body itself.
+type Limits struct {
+	Known bool
+	// MaxOutputTokens is max_completion_tokens, else max_tokens, when
+	// positive; 0 when neither is given.
+	MaxOutputTokens int64
 }
 
 // Options configure an Engine. Zero values take the documented defaults.

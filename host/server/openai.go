@@ -45,7 +45,7 @@ func (s *Server) serveOpenAI(w http.ResponseWriter, r *http.Request, api string,
 		apierr.WriteOpenAI(w, aerr)
 		return
 	}
-	call.API, call.Model, call.Stream, call.IncludeUsage = api, req.model, req.stream, req.includeUsage
+	call.API, call.Model, call.Stream, call.IncludeUsage, call.Limits = api, req.model, req.stream, req.includeUsage, req.limits
 	s.opts.Engine.Serve(r.Context(), call, &openAISink{eventStream: newEventStream(w)})
 }
 
@@ -55,6 +55,7 @@ type chatRequest struct {
 	model        string
 	stream       bool
 	includeUsage bool
+	limits       proxy.Limits
 }
 
 // Field type rules for OpenAI chat requests, checked without decoding the
@@ -157,10 +158,26 @@ func parseChat(body []byte) (chatRequest, *apierr.Error) {
 			return req, invalidType(f, "a decimal", v)
 		}
 	}
+	var maxTokens, maxCompletion int64
 	for _, f := range integerFields {
-		if v := root.Get(f); v.Exists() && v.Type != gjson.Null && (v.Type != gjson.Number || v.Num != float64(int64(v.Num))) {
+		v := root.Get(f)
+		if v.Exists() && v.Type != gjson.Null && (v.Type != gjson.Number || v.Num != float64(int64(v.Num))) {
 			return req, invalidType(f, "an integer", v)
 		}
+		switch {
+		case v.Type != gjson.Number:
+		case f == "max_tokens":
+			maxTokens = v.Int()
+		case f == "max_completion_tokens":
+			maxCompletion = v.Int()
+		}
+	}
+	req.limits = proxy.Limits{Known: true}
+	switch {
+	case maxCompletion > 0:
+		req.limits.MaxOutputTokens = maxCompletion
+	case maxTokens > 0:
+		req.limits.MaxOutputTokens = maxTokens
 	}
 	for _, f := range boolFields {
 		if v := root.Get(f); v.Exists() && v.Type != gjson.Null && !v.IsBool() {

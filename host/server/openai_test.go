@@ -3,6 +3,8 @@ package server
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/aignehub/hub/host/proxy"
 )
 
 func TestParseChat(t *testing.T) {
@@ -82,5 +84,51 @@ func FuzzParseChat(f *testing.F) {
 		if m, ok := v["model"].(string); !ok || m != req.model {
 			t.Fatalf("model %q vs %v", req.model, v["model"])
 		}
+		// The limits handed to billing are the body's.
+		if want := wantLimits(v); req.limits != want {
+			t.Fatalf("limits %+v, want %+v", req.limits, want)
+		}
 	})
+}
+
+// wantLimits is what parseChat should read from a decoded accepted body:
+// max_completion_tokens when positive, else max_tokens when positive.
+func wantLimits(v map[string]any) proxy.Limits {
+	l := proxy.Limits{Known: true}
+	for _, f := range []string{"max_completion_tokens", "max_tokens"} {
+		if n, ok := v[f].(float64); ok && n > 0 {
+			l.MaxOutputTokens = int64(n)
+			break
+		}
+	}
+	return l
+}
+
+// TestParseChatLimits: the output limit billing holds for comes from the
+// body as validated.
+func TestParseChatLimits(t *testing.T) {
+	for _, tt := range []struct {
+		extra string
+		want  int64
+	}{
+		{``, 0},
+		{`,"max_tokens":300`, 300},
+		{`,"max_completion_tokens":200`, 200},
+		{`,"max_tokens":300,"max_completion_tokens":200`, 200},
+		{`,"max_completion_tokens":0,"max_tokens":300`, 300},
+		{`,"max_completion_tokens":null,"max_tokens":300`, 300},
+		{`,"max_tokens":-5`, 0},
+		{`,"max_tokens":null`, 0},
+		{`,"n":4,"seed":99`, 0},
+		{`,"max_tokens":9007199254740991`, 9007199254740991},
+	} {
+		body := `{"model":"m","messages":[{"role":"user","content":"x"}]` + tt.extra + `}`
+		req, err := parseChat([]byte(body))
+		if err != nil {
+			t.Fatalf("%s: %v", body, err)
+		}
+		if want := (proxy.Limits{Known: true, MaxOutputTokens: tt.want}); req.limits != want {
+			t.Errorf("%s: limits %+v, want %+v", body, req.limits, want)
+		}
+	}
 }
