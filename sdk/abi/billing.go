@@ -185,33 +185,50 @@ func (r *QuoteIn) Append(dst []byte) []byte {
 	return appendI64Field(dst, r.ChargedToday)
 }
 
-// Parse decodes the record.
+// Parse decodes the record; on error r is left as it was.
 func (r *QuoteIn) Parse(rec []byte) error {
+	// Checked first, then stored field by field: a Wasm guest decodes its
+	// input at every call, and building a copy to assign costs as much as
+	// the decoding.
 	var f [13][]byte
 	if _, err := Fields(rec, f[:]); err != nil {
 		return err
 	}
-	var d fieldDecoder
-	v := QuoteIn{
-		AccountID:       d.i64(f[0]),
-		KeyID:           d.i64(f[1]),
-		API:             intern(slotAPI, f[2]),
-		Provider:        intern(slotProvider, f[3]),
-		Model:           intern(slotModel, f[4]),
-		RequestedModel:  intern(slotRequestedModel, f[5]),
-		EstInputTokens:  d.i64(f[6]),
-		MaxOutputTokens: d.i64(f[7]),
-		Images:          d.i64(f[8]),
-		UnixMS:          d.i64(f[9]),
-		Rate:            d.rate(f[10]),
-		Balance:         d.i64(f[11]),
-		ChargedToday:    d.i64(f[12]),
+	if !i64Fields(&f, 0, 1, 6, 7, 8, 9, 11, 12) || !rateField(f[10]) {
+		return ErrMalformed
 	}
-	if d.err != nil {
-		return d.err
-	}
-	*r = v
+	r.AccountID, r.KeyID = le64(f[0]), le64(f[1])
+	r.API = intern(slotAPI, f[2])
+	r.Provider = intern(slotProvider, f[3])
+	r.Model = intern(slotModel, f[4])
+	r.RequestedModel = intern(slotRequestedModel, f[5])
+	r.EstInputTokens, r.MaxOutputTokens, r.Images, r.UnixMS = le64(f[6]), le64(f[7]), le64(f[8]), le64(f[9])
+	r.Rate, _ = ParseRate(f[10])
+	r.Balance, r.ChargedToday = le64(f[11]), le64(f[12])
 	return nil
+}
+
+// i64Fields reports whether the fields at indexes are each empty or 8 bytes.
+func i64Fields(f *[13][]byte, indexes ...int) bool {
+	for _, i := range indexes {
+		if l := len(f[i]); l != 0 && l != 8 {
+			return false
+		}
+	}
+	return true
+}
+
+// rateField reports whether ParseRate accepts field.
+func rateField(field []byte) bool {
+	return len(field) == 0 || (len(field) >= rateLen && len(field)%8 == 0)
+}
+
+// le64 decodes a field i64Fields accepted: empty is 0.
+func le64(field []byte) int64 {
+	if len(field) != 8 {
+		return 0
+	}
+	return int64(binary.LittleEndian.Uint64(field))
 }
 
 // QuoteOut is the success record of [ExportQuote].
@@ -313,37 +330,36 @@ func (r *SettleIn) Append(dst []byte) []byte {
 	return AppendU32Field(dst, flags)
 }
 
-// Parse decodes the record. An empty usage field decodes as zero usage.
+// Parse decodes the record; on error r is left as it was. An empty usage
+// field decodes as zero usage.
 func (r *SettleIn) Parse(rec []byte) error {
-	var f [12][]byte
-	if _, err := Fields(rec, f[:]); err != nil {
+	// As QuoteIn.Parse: checked first, then stored field by field.
+	var f [13][]byte
+	if _, err := Fields(rec, f[:12]); err != nil {
 		return err
 	}
-	var d fieldDecoder
-	v := SettleIn{
-		AccountID:      d.i64(f[0]),
-		KeyID:          d.i64(f[1]),
-		API:            intern(slotAPI, f[2]),
-		Provider:       intern(slotProvider, f[3]),
-		Model:          intern(slotModel, f[4]),
-		RequestedModel: intern(slotRequestedModel, f[5]),
-		UnixMS:         d.i64(f[6]),
-		Rate:           d.rate(f[7]),
-		ChargedToday:   d.i64(f[8]),
-		Held:           d.i64(f[9]),
+	if !i64Fields(&f, 0, 1, 6, 8, 9) || !rateField(f[7]) {
+		return ErrMalformed
 	}
 	u, _, err := ParseUsage(f[10])
 	if err != nil {
 		return err
 	}
-	v.Usage = u
-	flags := d.u32(f[11])
-	if d.err != nil {
-		return d.err
+	flags, err := U32(f[11])
+	if err != nil {
+		return err
 	}
-	v.Estimated = flags&SettleEstimated != 0
-	v.Aborted = flags&SettleAborted != 0
-	*r = v
+	r.AccountID, r.KeyID = le64(f[0]), le64(f[1])
+	r.API = intern(slotAPI, f[2])
+	r.Provider = intern(slotProvider, f[3])
+	r.Model = intern(slotModel, f[4])
+	r.RequestedModel = intern(slotRequestedModel, f[5])
+	r.UnixMS = le64(f[6])
+	r.Rate, _ = ParseRate(f[7])
+	r.ChargedToday, r.Held = le64(f[8]), le64(f[9])
+	r.Usage = u
+	r.Estimated = flags&SettleEstimated != 0
+	r.Aborted = flags&SettleAborted != 0
 	return nil
 }
 

@@ -7,4 +7,11 @@ var internedNames internTable
 
 // intern returns b, the field of slot, as a string, cached (see
 // internTable).
-func intern(slot int, b []byte) string { return internedNames.at(slot, b) }
+func intern(slot int, b []byte) string {
+	// internTable.at's first check, written here to be inlined.
+	s := internedNames.last[slot]
+	if string(b) != s {
+		s = internedNames.at(slot, b)
+	}
+	return s
+}
