@@ -192,8 +192,9 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 	closeClient(probe)
 
 	runs := o.rounds * len(modes) * len(paths) * 2
-	fmt.Fprintf(stderr, "hubbench: measuring %d runs of %s (+%s warm-up) each, about %s\n",
-		runs, o.duration, o.warmup, time.Duration(runs)*(o.duration+o.warmup))
+	paired := time.Duration(o.rounds*len(modes)) * 2 * (o.duration + time.Duration(max(2, int((o.duration+pairedSlice/2)/pairedSlice)))*pairedWarmup)
+	fmt.Fprintf(stderr, "hubbench: measuring %d runs of %s (+%s warm-up) each and the billing on/off comparison, about %s\n",
+		runs, o.duration, o.warmup, time.Duration(runs)*(o.duration+o.warmup)+paired)
 	for round := range o.rounds {
 		var results []pathResult
 		for _, m := range modes {
@@ -217,6 +218,25 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 			}
 		}
 		rep.Rounds = append(rep.Rounds, results)
+		// Billing on against off, interleaved (see pairedLoop).
+		for _, m := range modes {
+			off := spec{url: paths[2].url, key: key, body: m.body, stream: m.stream}
+			on := spec{url: paths[3].url, key: billKey, body: m.body, stream: m.stream}
+			pr := pairedLoop(ctx, off, on, o.conns, pairedWarmup, o.duration)
+			if ctx.Err() != nil {
+				return fmt.Errorf("interrupted: %w", ctx.Err())
+			}
+			run := pairedRun{Round: round + 1, Mode: m.name, OffOK: pr.AOK, OnOK: pr.BOK, Slices: pr.Slices, Ratio: ratio(float64(pr.BOK), float64(pr.AOK))}
+			rep.Paired = append(rep.Paired, run)
+			fmt.Fprintf(stderr, "hubbench: round %d %-10s billing on/off interleaved: %d vs %d requests in %d+%d slices: %.3f\n",
+				round+1, m.name, pr.BOK, pr.AOK, pr.Slices, pr.Slices, run.Ratio)
+			if rate := errorRate(pr.AOK+pr.BOK, pr.AErrors+pr.BErrors); rate > errorLimit {
+				rep.summarize()
+				rep.writeTable(stdout)
+				return fmt.Errorf("%s billing on/off interleaved: %w: %d of %d failed (%.1f%%); sample: %s%s", m.name, errTooManyErrors,
+					pr.AErrors+pr.BErrors, pr.AOK+pr.BOK+pr.AErrors+pr.BErrors, 100*rate, pr.FirstError, procOutput(billHub))
+			}
+		}
 	}
 
 	if rep.Hub.After, err = readRSS(hub.cmd.Process.Pid); err != nil {
@@ -234,6 +254,10 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 	}
 	return nil
 }
+
+// pairedWarmup is the unmeasured start of each slice of the billing on/off
+// comparison (the connections are already open).
+const pairedWarmup = 200 * time.Millisecond
 
 // proxyEnv is extra environment for the proxy process; tests use it to
 // re-execute the test binary as hubbench.

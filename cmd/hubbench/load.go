@@ -146,6 +146,12 @@ type closedResult struct {
 func closedLoop(ctx context.Context, s spec, conns int, warmup, duration time.Duration) closedResult {
 	c := newClient(max(conns, 16))
 	defer closeClient(c)
+	return closedLoopOn(ctx, c, s, conns, warmup, duration)
+}
+
+// closedLoopOn is closedLoop on the client c, whose connections it leaves
+// open.
+func closedLoopOn(ctx context.Context, c *http.Client, s spec, conns int, warmup, duration time.Duration) closedResult {
 	from := time.Now().Add(warmup)
 	to := from.Add(duration)
 	var (
@@ -300,3 +306,53 @@ func errorRate(ok, errs int) float64 {
 
 // errTooManyErrors marks a path whose error rate is over errorLimit.
 var errTooManyErrors = errors.New("error rate over 1%")
+
+// pairedResult is an interleaved closed-loop comparison of two paths (see
+// pairedLoop).
+type pairedResult struct {
+	AOK, BOK, AErrors, BErrors int
+	Slices                     int
+	FirstError                 string
+}
+
+// pairedSlice is the length of one slice of pairedLoop.
+const pairedSlice = time.Second
+
+// pairedLoop measures the closed-loop throughput of a against b by
+// alternating between them in slices of about pairedSlice, in the order
+// A B B A A B B A …, for duration on each (at least two slices each). A
+// machine whose speed drifts (as shared machines do, by ±15% over tens of
+// seconds) slows both alike, where two separate runs seconds apart would
+// see different machines. Each path keeps its own keep-alive connections
+// from slice to slice; each slice starts with warmup unmeasured.
+func pairedLoop(ctx context.Context, a, b spec, conns int, warmup, duration time.Duration) pairedResult {
+	ca, cb := newClient(max(conns, 16)), newClient(max(conns, 16))
+	defer closeClient(ca)
+	defer closeClient(cb)
+	n := max(2, int((duration+pairedSlice/2)/pairedSlice))
+	slice := duration / time.Duration(n)
+	res := pairedResult{Slices: n}
+	run := func(first bool) {
+		c, s := ca, a
+		if !first {
+			c, s = cb, b
+		}
+		r := closedLoopOn(ctx, c, s, conns, warmup, slice)
+		if first {
+			res.AOK += r.OK
+			res.AErrors += r.Errors
+		} else {
+			res.BOK += r.OK
+			res.BErrors += r.Errors
+		}
+		if res.FirstError == "" {
+			res.FirstError = r.FirstError
+		}
+	}
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		aFirst := i%2 == 0
+		run(aFirst)
+		run(!aFirst)
+	}
+	return res
+}

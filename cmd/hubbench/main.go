@@ -18,6 +18,16 @@
 //     against every request it delays (no coordinated omission). Streams
 //     also report the time to the first body byte.
 //
+// With billing, the hub is compared with itself: a second hub with billing
+// on (every call quoted, held, settled and written to the ledger) runs
+// beside the first. Besides their separate rows, each round measures the two
+// interleaved — closed loop on one for about a second, then on the other,
+// in the order A B B A A B B A …, for -duration on each — and reports
+// billing on/off as the median over the rounds of the requests each
+// completed in those slices. Shared machines drift by ±15% over tens of
+// seconds; separate runs seconds apart compare two machines, interleaved
+// slices compare the paths.
+//
 // It prints a Markdown table with the hub/proxy ratios. The proxy row is the
 // floor any Go HTTP gateway pays (one more hop, a second parse, a second
 // connection pool), so hub/proxy isolates what the hub itself costs: auth,

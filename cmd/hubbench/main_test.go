@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -350,6 +351,23 @@ func TestSummarize(t *testing.T) {
 	if !strings.Contains(out.String(), "| non-stream | hub | 300 | 0.50 |") || !strings.Contains(out.String(), "hub/proxy rps ratio **0.50**") {
 		t.Errorf("table:\n%s", out.String())
 	}
+
+	// Billing: the separate rows' ratio, and the interleaved comparison's
+	// median over rounds, which the summary reports first.
+	for i, rps := range []float64{270, 240, 150} {
+		r.Rounds[i] = append(r.Rounds[i], row(i+1, "non-stream", "hub+billing", rps, time.Millisecond))
+	}
+	r.Paired = []pairedRun{{Round: 1, Mode: "non-stream", Ratio: 0.95}, {Round: 2, Mode: "non-stream", Ratio: 0.5},
+		{Round: 3, Mode: "non-stream", Ratio: 0.91}, {Round: 1, Mode: "stream", Ratio: 0.1}}
+	r.summarize()
+	if mr := r.Ratios[0]; mr.BillingHubRPS != 0.8 || mr.BillingPaired != 0.91 {
+		t.Errorf("billing ratios = %+v, want 240/300 and 0.91", mr)
+	}
+	out.Reset()
+	r.writeTable(&out)
+	if !strings.Contains(out.String(), "billing on/off rps ratio **0.91** (interleaved, median of rounds; separate runs 0.80)") {
+		t.Errorf("table:\n%s", out.String())
+	}
 }
 
 func TestValidate(t *testing.T) {
@@ -434,5 +452,57 @@ func TestProxyReadsBodyAfterResponse(t *testing.T) {
 				t.Errorf("%d of %d streams failed; first: %v", failed, n, first)
 			}
 		})
+	}
+}
+
+// TestPairedLoop: the interleaved comparison alternates A B B A …, keeps
+// each path's connections across its slices, and counts each path's
+// requests and errors apart.
+func TestPairedLoop(t *testing.T) {
+	var mu sync.Mutex
+	var order []string // the path of each request, in arrival order
+	var conns [2]map[string]bool
+	conns[0], conns[1] = map[string]bool{}, map[string]bool{}
+	path := func(name string, i int, delay time.Duration, fail bool) *httptest.Server {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.ReadAll(r.Body)
+			mu.Lock()
+			if len(order) == 0 || order[len(order)-1] != name {
+				order = append(order, name)
+			}
+			conns[i][r.RemoteAddr] = true
+			mu.Unlock()
+			time.Sleep(delay)
+			if fail {
+				http.Error(w, `{"error":{"message":"boom"}}`, http.StatusInternalServerError)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"object":"chat.completion","choices":[{"message":{"content":"Bonjour"}}]}`)
+		}))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	a := path("A", 0, time.Millisecond, false)
+	b := path("B", 1, 4*time.Millisecond, false)
+	sa := spec{url: a.URL + "/v1/chat/completions", key: "k", body: plainBody}
+	sb := spec{url: b.URL + "/v1/chat/completions", key: "k", body: plainBody}
+	r := pairedLoop(context.Background(), sa, sb, 2, 20*time.Millisecond, 2*pairedSlice)
+	if r.Slices != 2 || r.AErrors != 0 || r.BErrors != 0 || r.AOK == 0 || r.BOK == 0 || r.BOK >= r.AOK {
+		t.Fatalf("got %+v, want 2 slices each and more requests on the faster A", r)
+	}
+	mu.Lock()
+	if got := strings.Join(order, " "); got != "A B A" { // A B, then B A: B's two slices run back to back
+		t.Errorf("slices ran in the order %q, want A B A", got)
+	}
+	if len(conns[0]) > 2 || len(conns[1]) > 2 {
+		t.Errorf("connections: A %d, B %d; want at most 2 each (kept across slices)", len(conns[0]), len(conns[1]))
+	}
+	mu.Unlock()
+
+	bad := path("C", 1, 0, true)
+	r = pairedLoop(context.Background(), sa, spec{url: bad.URL + "/v1/chat/completions", key: "k", body: plainBody}, 2, 0, 2*pairedSlice/10)
+	if r.Slices != 2 || r.BOK != 0 || r.BErrors == 0 || r.AErrors != 0 || r.FirstError == "" {
+		t.Errorf("failing B: got %+v, want B's errors counted apart with a sample", r)
 	}
 }

@@ -37,8 +37,12 @@ type modeRatio struct {
 	HubP50Overhead time.Duration `json:"hub_p50_overhead_ns"` // hub p50 − proxy p50
 	HubP99Overhead time.Duration `json:"hub_p99_overhead_ns"`
 	HubTTFBOver    time.Duration `json:"hub_ttfb_p50_overhead_ns,omitempty"`
-	// BillingHubRPS is the hub with billing on over the hub without.
+	// BillingHubRPS is the hub with billing on over the hub without, from
+	// their separate runs' medians.
 	BillingHubRPS float64 `json:"billing_hub_rps,omitempty"`
+	// BillingPaired is the same from the interleaved comparison: the
+	// median over the rounds of each round's on/off requests.
+	BillingPaired float64 `json:"billing_paired_rps,omitempty"`
 }
 
 type machineInfo struct {
@@ -78,6 +82,20 @@ type report struct {
 	Rounds   [][]pathResult `json:"rounds"`
 	Results  []pathResult   `json:"results"` // per mode and path, median over rounds
 	Ratios   []modeRatio    `json:"ratios"`
+	// Paired is the billing on/off comparison of each round and mode,
+	// interleaved (see pairedLoop).
+	Paired []pairedRun `json:"billing_paired"`
+}
+
+// pairedRun is one round's interleaved billing on/off comparison: requests
+// completed by the hub without and with billing in the same slices.
+type pairedRun struct {
+	Round  int     `json:"round"`
+	Mode   string  `json:"mode"`
+	OffOK  int     `json:"off_ok"`
+	OnOK   int     `json:"on_ok"`
+	Slices int     `json:"slices"`
+	Ratio  float64 `json:"ratio"` // OnOK / OffOK
 }
 
 // summarize computes Results (the medians over the rounds; errors are
@@ -134,6 +152,13 @@ func (r *report) summarize() {
 		if bill, ok := r.result(m.name, "hub+billing"); ok {
 			mr.BillingHubRPS = ratio(bill.RPS, hub.RPS)
 		}
+		var paired []pathResult // median takes pathResults; RPS holds the ratio
+		for _, p := range r.Paired {
+			if p.Mode == m.name {
+				paired = append(paired, pathResult{RPS: p.Ratio})
+			}
+		}
+		mr.BillingPaired = median(paired, func(p pathResult) float64 { return p.RPS })
 		if m.stream {
 			mr.HubTTFBOver = hub.TTFB50 - proxy.TTFB50
 		}
@@ -247,7 +272,10 @@ func (r *report) writeTable(w io.Writer) {
 			fmt.Fprintf(w, ", TTFB p50 %+dµs", mr.HubTTFBOver.Microseconds())
 		}
 		fmt.Fprintf(w, "); proxy/direct rps ratio %.2f", mr.ProxyDirectRPS)
-		if mr.BillingHubRPS > 0 {
+		switch {
+		case mr.BillingPaired > 0:
+			fmt.Fprintf(w, "; billing on/off rps ratio **%.2f** (interleaved, median of rounds; separate runs %.2f)", mr.BillingPaired, mr.BillingHubRPS)
+		case mr.BillingHubRPS > 0:
 			fmt.Fprintf(w, "; billing on/off rps ratio **%.2f**", mr.BillingHubRPS)
 		}
 		fmt.Fprintln(w)
