@@ -14,7 +14,15 @@
 // migrations/ (0001_init.sql, 0002_….sql, …). [Open] applies the ones a
 // database has not seen, in order, in one immediate transaction, and
 // tracks the schema version in PRAGMA user_version. A released migration is
-// never edited; a change is a new file.
+// never edited; a change is a new file (0005 rebuilds model_calls and
+// call_attempts to replace a CHECK SQLite evaluated with a temporary
+// b-tree per insert: on upgrade it copies those tables once).
+//
+// The statements run for every call or request build no temporary b-tree
+// (TestHotStatementsBuildNoTempBtree). SQLite's allocations go to
+// modernc.org/memory, which unmaps a size class's page when its last object
+// is freed; [Open] keeps one object of every class alive (malloc.go) so that
+// SQLite's one-at-a-time buffers do not cost an mmap and a munmap each.
 //
 // Every other statement is a file in queries/, embedded and run by name
 // with [sqlitex.ExecuteFS], which caches the prepared statement per
