@@ -84,17 +84,44 @@ type Call struct {
 // written (refused by Record, rejected by the database, or dropped at
 // Close), in which case the owner must write the operations itself.
 // Done runs on the Recorder's goroutine and must not block.
+//
+// Prepare, when set, settles the call late: the Recorder calls it once, on
+// its goroutine, before the call is written or reported not recorded, and
+// it sets Ops and Done and returns the call's credits (which replace
+// Call.Credits). A batch's calls are prepared one after the other, before
+// its transaction: billing settles them there, off the request's path and
+// back to back.
 type LedgerAttachment struct {
-	Ops  []LedgerOp
-	Done func(res []LedgerResult, err error)
+	Ops     []LedgerOp
+	Done    func(res []LedgerResult, err error)
+	Prepare func() (credits int64)
+}
+
+// prepare runs the attachment's Prepare, once, and keeps its credits in c.
+func (c *Call) prepare() {
+	if a := c.Ledger; a != nil && a.Prepare != nil {
+		p := a.Prepare
+		a.Prepare = nil
+		c.Credits = p()
+	}
+}
+
+// Abandon reports the attachment's operations as not applied, for a call
+// that is not given to a Recorder: Prepare (if set) runs first, then Done
+// with [ErrNotRecorded].
+func (a *LedgerAttachment) Abandon() {
+	c := Call{Ledger: a}
+	c.notRecorded()
 }
 
 // ErrNotRecorded is passed to LedgerAttachment.Done when the call carrying
 // the operations is not written: the operations were not applied.
 var ErrNotRecorded = errors.New("store: the call carrying the ledger operations was not recorded")
 
-// notRecorded reports c's ledger operations as not applied.
+// notRecorded reports c's ledger operations as not applied (settling them
+// first if they are settled late).
 func (c *Call) notRecorded() {
+	c.prepare()
 	if c.Ledger != nil && c.Ledger.Done != nil {
 		c.Ledger.Done(nil, ErrNotRecorded)
 	}

@@ -345,6 +345,9 @@ func (r *Recorder) gather(batch *[]Call) (open bool) {
 // database refuses are logged in full and counted as rejected, so one bad
 // call cannot stall the recorder and, through backpressure, the hub.
 func (r *Recorder) write(batch []Call) {
+	for i := range batch {
+		batch[i].prepare()
+	}
 	err := r.writeRetrying(batch)
 	if err == nil || !isRowError(err) {
 		return

@@ -247,6 +247,17 @@ func TestRecorderBatchesCharges(t *testing.T) {
 	}
 }
 
+// carryFixture is a ledger fixture whose user has 1000 credits, a recorder
+// on it (closed at the end of the test) and a log of Done calls.
+func carryFixture(t *testing.T) (*ledgerFixture, *Recorder, *doneLog) {
+	t.Helper()
+	f := newLedgerFixture(t)
+	f.mustApply(t, LedgerOp{Kind: LedgerGrant, AccountID: f.user, Amount: 1000})
+	r := NewRecorder(f.s, RecorderOptions{Logger: quietLogger()})
+	t.Cleanup(func() { closeRecorder(t, r) })
+	return f, r, newDoneLog()
+}
+
 // TestRecorderMintedCharges: minted charges (new request IDs, the hub's own
 // compact detail) skip the lookup of earlier transactions and the
 // compaction, and lose none of the checks: the detail is stored as given, a
@@ -255,12 +266,8 @@ func TestRecorderBatchesCharges(t *testing.T) {
 // detail that is not JSON is refused by the schema; each refused charge's
 // call is still recorded, and the ledger verifies.
 func TestRecorderMintedCharges(t *testing.T) {
-	f := newLedgerFixture(t)
+	f, r, d := carryFixture(t)
 	ctx := context.Background()
-	f.mustApply(t, LedgerOp{Kind: LedgerGrant, AccountID: f.user, Amount: 1000})
-	r := NewRecorder(f.s, RecorderOptions{Logger: quietLogger()})
-	defer closeRecorder(t, r)
-	d := newDoneLog()
 	record := func(call, req string, amount int64, detail string) {
 		t.Helper()
 		c := testCall(call, 1)
@@ -304,6 +311,82 @@ func TestRecorderMintedCharges(t *testing.T) {
 	es, err := f.s.LedgerEntries(ctx, LedgerFilter{RequestID: "m1"})
 	if err != nil || len(es) != 1 || string(es[0].Detail) != items || es[0].Amount != -100 {
 		t.Errorf("m1's entries: %+v, %v; want the user leg with the detail as given", es, err)
+	}
+	verifyClean(t, f.s)
+}
+
+// TestRecorderPreparesLateLedger: an attachment with Prepare is prepared
+// once, before its call is written — a batch's calls in their order — and
+// its credits go into the record; a batch waiting to commit is not
+// prepared again; a call refused by Record, or abandoned, is prepared
+// before Done reports it not recorded.
+func TestRecorderPreparesLateLedger(t *testing.T) {
+	f, r, d := carryFixture(t)
+	ctx := context.Background()
+	var mu sync.Mutex
+	var prepared []string
+	late := func(id string, amount int64) *LedgerAttachment {
+		a := d.attach(id)
+		done := a.Done
+		a.Done = nil
+		a.Prepare = func() int64 {
+			mu.Lock()
+			prepared = append(prepared, id)
+			mu.Unlock()
+			a.Ops = []LedgerOp{{Kind: LedgerCharge, AccountID: f.user, Amount: amount, RequestID: id, Minted: true}}
+			a.Done = done
+			return amount
+		}
+		return a
+	}
+	release := holdWriteLock(t, f.path)
+	for i, id := range []string{"p1", "p2", "p3"} {
+		c := testCall(id, 1)
+		c.AccountID = f.user
+		c.Ledger = late(id, int64(10*(i+1)))
+		if err := r.Record(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // the batch waits for the lock, prepared already
+	release()
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if got := strings.Join(prepared, " "); got != "p1 p2 p3" {
+		t.Errorf("prepared %q, want each call once, in order", got)
+	}
+	mu.Unlock()
+	for i, id := range []string{"p1", "p2", "p3"} {
+		if res := d.got[id]; d.errs[id] != nil || len(res) != 1 || !res[0].Applied {
+			t.Errorf("%s: Done(%+v, %v), want applied", id, res, d.errs[id])
+		}
+		calls, err := f.s.Calls(ctx, CallFilter{RequestID: id})
+		if err != nil || len(calls) != 1 || calls[0].Credits != int64(10*(i+1)) {
+			t.Errorf("%s: record %+v, %v; want its prepared credits", id, calls, err)
+		}
+	}
+	if b := f.balances(t); b[0] != 940 {
+		t.Errorf("user balance %d, want 1000-10-20-30", b[0])
+	}
+
+	bad := testCall("bad", 1)
+	bad.Status = "nonsense"
+	bad.Ledger = late("bad", 5)
+	if err := r.Record(bad); err == nil {
+		t.Fatal("invalid call recorded")
+	}
+	late("gone", 7).Abandon()
+	mu.Lock()
+	if got := strings.Join(prepared[3:], " "); got != "bad gone" {
+		t.Errorf("prepared %q before not recorded, want bad gone", got)
+	}
+	mu.Unlock()
+	for _, id := range []string{"bad", "gone"} {
+		if !errors.Is(d.errs[id], ErrNotRecorded) || d.got[id] != nil {
+			t.Errorf("%s: Done(%v, %v), want ErrNotRecorded", id, d.got[id], d.errs[id])
+		}
 	}
 	verifyClean(t, f.s)
 }

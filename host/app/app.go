@@ -357,14 +357,17 @@ func (h *Hub) closeResources(ctx context.Context) error {
 	if h.stopBG != nil {
 		h.stopBG()
 	}
-	if h.biller != nil {
-		if err := h.biller.Close(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("close billing: %w", err))
-		}
-	}
+	// The recorder first: writing its last calls settles the charges
+	// settled late, and a charge whose call is not written falls back to
+	// the billing writer, which must still run.
 	if h.recorder != nil {
 		if err := h.recorder.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("close recorder: %w", err))
+		}
+	}
+	if h.biller != nil {
+		if err := h.biller.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("close billing: %w", err))
 		}
 	}
 	for _, s := range h.plugins {

@@ -50,7 +50,7 @@ func (h *Hub) startBilling(ctx context.Context) (proxy.Billing, error) {
 	pol.slot.billing = true
 	pol.slot.mu.Unlock()
 	biller := billing.New(billing.Options{Store: h.store, Policy: policyHandle{pol.slot}, Strict: b.Durability == config.DurabilityStrict,
-		RecordCarries: true, DefaultMaxOutputTokens: int64(b.DefaultMaxOutputTokens), Logger: h.log})
+		RecordCarries: true, FlushRecords: h.recorder.Flush, DefaultMaxOutputTokens: int64(b.DefaultMaxOutputTokens), Logger: h.log})
 	n, err := biller.Recover(ctx)
 	if err != nil {
 		return nil, err

@@ -26,7 +26,16 @@ import (
 // The crash test: a real hub process in strict durability under load is
 // killed with SIGKILL, restarted, and the ledger must be consistent, with
 // every call whose response the client received complete in it.
-func TestCrashUnderLoadStrict(t *testing.T) {
+func TestCrashUnderLoadStrict(t *testing.T) { crashUnderLoad(t, "strict") }
+
+// TestCrashUnderLoadBatched is the crash test in the default durability,
+// where calls are charged with their call records, settled late: the calls
+// of the last moments before the kill may be lost, but never half: every
+// recorded call's credits are charged in the ledger, every charge has its
+// call, and the ledger verifies.
+func TestCrashUnderLoadBatched(t *testing.T) { crashUnderLoad(t, "batched") }
+
+func crashUnderLoad(t *testing.T, durability string) {
 	if testing.Short() {
 		t.Skip("builds and kills a hub process")
 	}
@@ -43,7 +52,7 @@ data_dir = "data"
 level = "warn"
 [billing]
 enabled = true
-durability = "strict"
+durability = "%s"
 [billing.rates]
 "gpt-4o-mini" = { input = "1", output = "2" }
 [[providers]]
@@ -52,7 +61,7 @@ plugin = "openai"
 base_url = "%s/v1"
 credentials = ["sk-upstream-secret-1234"]
 models = ["gpt-4o-mini"]
-`, port, emu.URL)), 0o600)
+`, port, durability, emu.URL)), 0o600)
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		t.Fatal(err)
@@ -150,6 +159,10 @@ models = ["gpt-4o-mini"]
 	if len(rep.Problems) > 0 || rep.OpenHolds != 0 {
 		t.Fatalf("ledger after the crash: %d open holds, problems %v", rep.OpenHolds, rep.Problems)
 	}
+	if durability != "strict" {
+		crashCheckBatched(t, st, key, sent.Load(), completed.Load(), done)
+		return
+	}
 	recorded, missing := 0, 0
 	for _, id := range done {
 		es, err := st.LedgerEntries(ctx, store.LedgerFilter{RequestID: id})
@@ -183,4 +196,59 @@ func freePort(t *testing.T) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// crashCheckBatched checks the calls and the ledger agree after a crash in
+// batched durability: each completed call is either recorded and charged
+// its record's credits, or lost whole; no charge is without its call.
+func crashCheckBatched(t *testing.T, st *store.Store, key string, sent, completed int64, done []string) {
+	ctx := context.Background()
+	recorded, lost := 0, 0
+	for _, id := range done {
+		calls, err := st.Calls(ctx, store.CallFilter{RequestID: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		es, err := st.LedgerEntries(ctx, store.LedgerFilter{RequestID: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var charged int64
+		for _, e := range es {
+			if e.Kind == store.LedgerCharge && e.AccountID == e.UserAccountID {
+				charged -= e.Amount
+			}
+		}
+		switch {
+		case len(calls) == 0 && len(es) == 0:
+			lost++
+		case len(calls) == 1 && calls[0].Credits > 0 && charged == calls[0].Credits:
+			recorded++
+		default:
+			t.Errorf("call %s: %d records (credits %v), charged %d in the ledger", id, len(calls), calls, charged)
+		}
+	}
+	// Every charge in the ledger has its call: per account, the recorded
+	// calls' credits (the rollups, written with the calls) are what the
+	// ledger charged.
+	rows, err := st.Stats(ctx, store.StatsFilter{Bucket: store.StatsDay, GroupBy: []string{store.GroupByAccount}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls, credits, charges int64
+	for _, r := range rows {
+		charged, err := st.ChargedSince(ctx, r.AccountID, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if charged != r.Credits {
+			t.Errorf("account %d: calls' credits %d, ledger charges %d", r.AccountID, r.Credits, charged)
+		}
+		calls, credits, charges = calls+r.Calls, credits+r.Credits, charges+charged
+	}
+	t.Logf("crash test (batched): calls sent %d, completed %d, recorded and charged %d, lost whole %d; %d calls recorded, %d µcredits charged",
+		sent, completed, recorded, lost, calls, charges)
+	if completed == 0 || recorded == 0 || credits != charges {
+		t.Fatalf("records' credits %d, ledger charges %d (completed %d, recorded %d)", credits, charges, completed, recorded)
+	}
 }

@@ -31,7 +31,11 @@
 // never overdrawn because the decision is made in memory first. With
 // Options.RecordCarries (as the hub runs) the charge rides with the call
 // record, in the call recorder's transaction, so billing adds no commit of
-// its own. A crash
+// its own; and a call whose client is not told its cost is settled there
+// too (SettleLater): the recorder runs the policy's settle for each call of
+// a batch, one after another, before writing them, off the requests' path.
+// Until then the hold is held; Begin waits for those settlements
+// (Options.FlushRecords) before refusing a call for want of credit. A crash
 // loses at most the charges still queued (the calls of the last few
 // milliseconds go unbilled, never double-billed); the ledger stays
 // consistent.
@@ -96,6 +100,12 @@ type Options struct {
 	// store.Call, and the call recorder applies it in the transaction
 	// that records the call. Otherwise the Biller's own writer does.
 	RecordCarries bool
+	// FlushRecords, with RecordCarries, waits until the call records
+	// handed to the recorder so far are written: the charges settled late
+	// (SettleLater) are settled by then. Begin calls it before refusing a
+	// call for want of credit while some of the account's holds wait for
+	// their late settlement. Nil: Begin refuses at once.
+	FlushRecords func(context.Context) error
 	// DefaultMaxOutputTokens is the output assumed by the quote of a
 	// request that sets no max_tokens. Zero means 4096.
 	DefaultMaxOutputTokens int64
@@ -154,6 +164,9 @@ type account struct {
 	// charged that day, for policies with daily allowances.
 	day     int64
 	charged int64
+	// late counts the calls whose settlement waits for their call record
+	// (SettleLater): their holds are still in avail's reckoning.
+	late int
 }
 
 // op is one unit of work for the writer: ledger operations applied in one
@@ -436,6 +449,15 @@ func (b *Biller) Begin(ctx context.Context, c *proxy.Call, targets []proxy.Targe
 	hold := ch.hold
 	if hold > 0 {
 		a.mu.Lock()
+		if a.avail < hold && a.late > 0 && b.opts.FlushRecords != nil {
+			// Holds of finished calls may be what is missing: let their
+			// late settlements run, then look again.
+			a.mu.Unlock()
+			if err := b.opts.FlushRecords(ctx); err != nil {
+				b.opts.Logger.Warn("billing: wait for late settlements", "account", a.id, "err", err)
+			}
+			a.mu.Lock()
+		}
 		if a.avail < hold {
 			have := a.avail
 			a.mu.Unlock()
@@ -515,6 +537,8 @@ type charge struct {
 	// unpin lets it go (see Pinner), once.
 	pol   Policy
 	unpin func()
+	// late is set when the call is settled late (SettleLater).
+	late *lateSettle
 }
 
 // done lets the policy version go: the call is settled or released.
@@ -558,6 +582,55 @@ func (ch *charge) carry(o *op) {
 		}
 		b.committed(o, refused)
 	}}
+}
+
+var _ proxy.LateSettler = (*charge)(nil)
+
+// lateSettle is what a call settled late is settled with.
+type lateSettle struct {
+	t                  proxy.Target
+	u                  abi.Usage
+	estimated, aborted bool
+}
+
+// SettleLater implements proxy.LateSettler: in batched durability with
+// RecordCarries, the charge keeps the usage and its ledger attachment
+// settles it when the call recorder writes the record (prepare), on the
+// recorder's goroutine, one call after another: the policy's settle runs
+// off the request's path, and warm. The hold stays held until then (at
+// most the recorder's linger and a commit); Begin waits for it rather than
+// refuse a call for want of credit it holds.
+func (ch *charge) SettleLater(t proxy.Target, u abi.Usage, estimated, aborted bool) bool {
+	b, a := ch.b, ch.a
+	if ch.written || !b.opts.RecordCarries || ch.late != nil {
+		return false
+	}
+	ch.late = &lateSettle{t: t, u: u, estimated: estimated, aborted: aborted}
+	a.mu.Lock()
+	a.late++
+	a.mu.Unlock()
+	att := &store.LedgerAttachment{}
+	att.Prepare = func() int64 { return ch.prepare(att) }
+	ch.carried = att
+	return true
+}
+
+// prepare settles a call settled late into att, the attachment its record
+// carries, and returns the amount charged.
+func (ch *charge) prepare(att *store.LedgerAttachment) int64 {
+	l := ch.late
+	amount, err := ch.Settle(context.Background(), l.t, l.u, l.estimated, l.aborted)
+	if err != nil {
+		ch.b.opts.Logger.Error("billing: late settlement", "request_id", ch.c.RequestID, "err", err)
+	}
+	if c := ch.carried; c != nil && c != att {
+		att.Ops, att.Done = c.Ops, c.Done
+	}
+	ch.carried = nil
+	ch.a.mu.Lock()
+	ch.a.late--
+	ch.a.mu.Unlock()
+	return amount
 }
 
 // Settle implements proxy.Charge.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -288,4 +289,86 @@ func TestPolicyPinnedPerCall(t *testing.T) {
 	if err != nil || amount != 22 || vp.pins(v2) != 0 {
 		t.Fatalf("a call begun after the swap: %d, %v, %d pins; want 22 by version 2", amount, err, vp.pins(v2))
 	}
+}
+
+// TestSettleLater: a charge settled late is priced, charged and written
+// when the recorder writes its call — the record's credits included —
+// exactly as if it had been settled at once; until then its hold is held.
+// Strict durability settles at once. A call refused for want of credit
+// held by finished calls waits for their late settlements instead.
+func TestSettleLater(t *testing.T) {
+	ctx := context.Background()
+	pol := &fixedPolicy{hold: 100, amount: 30}
+	e := setupOpts(t, Options{Policy: pol, RecordCarries: true}, 150)
+	rec := store.NewRecorder(e.st, store.RecorderOptions{Linger: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+	defer rec.Close(ctx)
+	e.b.opts.FlushRecords = rec.Flush
+
+	ch, _, aerr := e.b.Begin(ctx, e.call("late-1"), []proxy.Target{target})
+	if aerr != nil {
+		t.Fatal(aerr)
+	}
+	if !ch.(proxy.LateSettler).SettleLater(target, abi.Usage{InputTokens: 5, OutputTokens: 7}, false, false) {
+		t.Fatal("SettleLater refused in batched durability")
+	}
+	if pol.settles.Load() != 0 {
+		t.Fatal("the policy settled at SettleLater")
+	}
+	if bal, _ := e.b.Balance(ctx, e.acct); bal != 50 {
+		t.Fatalf("available %d before the record is written, want 150-100 held", bal)
+	}
+	a := ch.(proxy.LedgerCarrier).TakeLedger()
+	if a == nil || a.Prepare == nil {
+		t.Fatalf("attachment %+v, want one to prepare", a)
+	}
+	if err := rec.Record(carriedCall("late-1", e.acct, a)); err != nil {
+		t.Fatal(err)
+	}
+	// The recorder lingers an hour: only the second call's Begin, short of
+	// credit, makes it write (and settle) the first.
+	ch2, _, aerr := e.b.Begin(ctx, e.call("late-2"), []proxy.Target{target})
+	if aerr != nil {
+		t.Fatalf("second call refused (%v): the late settlement was not waited for", aerr)
+	}
+	if pol.settles.Load() != 1 {
+		t.Fatalf("%d settlements, want the first call's", pol.settles.Load())
+	}
+	calls, err := e.st.Calls(ctx, store.CallFilter{RequestID: "late-1"})
+	if err != nil || len(calls) != 1 || calls[0].Credits != 30 {
+		t.Fatalf("record %+v, %v; want credits 30", calls, err)
+	}
+	es, err := e.st.LedgerEntries(ctx, store.LedgerFilter{RequestID: "late-1"})
+	if err != nil || len(es) != 1 || es[0].Amount != -30 || es[0].Kind != store.LedgerCharge {
+		t.Fatalf("ledger %+v, %v; want the user leg of a charge of 30", es, err)
+	}
+	ch2.Release(ctx)
+	waitBalance(t, e, 120)
+
+	// A call not recorded is settled all the same, by the Biller's writer.
+	ch3, _, aerr := e.b.Begin(ctx, e.call("late-3"), []proxy.Target{target})
+	if aerr != nil || !ch3.(proxy.LateSettler).SettleLater(target, abi.Usage{InputTokens: 1}, false, true) {
+		t.Fatal("third call", aerr)
+	}
+	ch3.(proxy.LedgerCarrier).TakeLedger().Abandon()
+	if pol.settles.Load() != 2 {
+		t.Fatalf("%d settlements, want 2", pol.settles.Load())
+	}
+	if err := e.b.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitBalance(t, e, 90)
+	if r, err := e.st.VerifyLedger(ctx); err != nil || len(r.Problems) > 0 || r.OpenHolds != 0 {
+		t.Fatalf("verify %+v, %v", r, err)
+	}
+
+	// Strict durability: settled at once, never late.
+	s := setupOpts(t, Options{Policy: &fixedPolicy{hold: 10, amount: 3}, Strict: true, RecordCarries: true}, 100)
+	chs, _, aerr := s.b.Begin(ctx, s.call("strict"), []proxy.Target{target})
+	if aerr != nil {
+		t.Fatal(aerr)
+	}
+	if chs.(proxy.LateSettler).SettleLater(target, abi.Usage{InputTokens: 1}, false, false) {
+		t.Fatal("SettleLater accepted in strict durability")
+	}
+	chs.Release(ctx)
 }

@@ -77,6 +77,17 @@ type Charge interface {
 	Release(ctx context.Context)
 }
 
+// A LateSettler is a Charge that can be settled after the response, with
+// the call record: SettleLater keeps the usage and reports true, and the
+// charge's ledger attachment (see LedgerCarrier) settles it when the
+// recorder writes the record (store.LedgerAttachment.Prepare), which then
+// carries the credits. The engine uses it when the client is not told what
+// the call cost; SettleLater reports false when the charge must be settled
+// now (strict durability).
+type LateSettler interface {
+	SettleLater(t Target, u abi.Usage, estimated, aborted bool) bool
+}
+
 // LedgerCarrier is a Charge whose settlement may be written with the call
 // record (store.Call.Ledger), in the recorder's transaction, instead of a
 // transaction of its own. The engine takes it after the call ends; a
@@ -271,7 +282,7 @@ func (e *Engine) Serve(ctx context.Context, c *Call, sink Sink) {
 	}
 	if e.opts.Recorder == nil {
 		if rec.Ledger != nil {
-			rec.Ledger.Done(nil, store.ErrNotRecorded)
+			rec.Ledger.Abandon()
 		}
 	} else {
 		if err := e.opts.Recorder.Record(rec); err != nil {
@@ -920,6 +931,11 @@ func (x *exchange) bill(u *abi.Usage, estimated, aborted bool) error {
 	var uu abi.Usage
 	if u != nil {
 		uu = *u
+	}
+	if _, told := x.sink.(CreditsSink); !told {
+		if ls, ok := x.charge.(LateSettler); ok && ls.SettleLater(x.target, uu, estimated, aborted) {
+			return nil // the record's credits come when it is written
+		}
 	}
 	ctx := context.WithoutCancel(x.clientCtx)
 	amount, err := x.charge.Settle(ctx, x.target, uu, estimated, aborted)

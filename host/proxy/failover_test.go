@@ -544,3 +544,67 @@ func TestTransportErrorsDoNotLeakQueryCredentials(t *testing.T) {
 		}
 	}
 }
+
+// lateBilling holds nothing and records how each call was settled.
+type lateBilling struct{ charges []*lateCharge }
+
+type lateCharge struct {
+	settled, late, released bool
+	usage                   abi.Usage
+}
+
+func (b *lateBilling) Begin(_ context.Context, _ *Call, ts []Target) (Charge, []Target, *apierr.Error) {
+	c := &lateCharge{}
+	b.charges = append(b.charges, c)
+	return c, ts, nil
+}
+
+func (c *lateCharge) Settle(_ context.Context, _ Target, u abi.Usage, _, _ bool) (int64, error) {
+	c.settled, c.usage = true, u
+	return 42, nil
+}
+
+func (c *lateCharge) SettleLater(_ Target, u abi.Usage, _, _ bool) bool {
+	c.late, c.usage = true, u
+	return true
+}
+
+func (c *lateCharge) Release(context.Context) { c.released = true }
+
+// creditsSink is a sink that tells the client what the call cost.
+type creditsSink struct {
+	sinkRecorder
+	credits int64
+}
+
+func (s *creditsSink) SetCredits(micro int64) { s.credits = micro }
+
+// TestLateSettlement: a call whose client is not told its cost is settled
+// late (with the call record); one whose client is told (a CreditsSink) is
+// settled before its last bytes, and its record carries the amount.
+func TestLateSettlement(t *testing.T) {
+	u := newUpstream(t, ok)
+	log := &callLog{}
+	bill := &lateBilling{}
+	e := NewEngine(NewRouter([]*Provider{provider("a", u, "ka")}), Options{Recorder: log, Billing: bill})
+	if sink, _ := serve(e, "m", false); sink.err != nil {
+		t.Fatal(sink.err)
+	}
+	cs := &creditsSink{}
+	e.Serve(context.Background(), &Call{RequestID: "r2", API: abi.APIChatCompletions, Model: "m", Body: []byte(`{}`), Start: time.Now()}, cs)
+	if cs.err != nil {
+		t.Fatal(cs.err)
+	}
+	if len(bill.charges) != 2 {
+		t.Fatalf("%d charges", len(bill.charges))
+	}
+	if c := bill.charges[0]; !c.late || c.settled || c.released {
+		t.Errorf("plain sink: %+v, want settled late only", c)
+	}
+	if c := bill.charges[1]; c.late || !c.settled || cs.credits != 42 {
+		t.Errorf("credits sink: %+v, told %d; want settled at once and told 42", c, cs.credits)
+	}
+	if log.calls[0].Credits != 0 || log.calls[1].Credits != 42 {
+		t.Errorf("records' credits %d, %d; want 0 (filled when written) and 42", log.calls[0].Credits, log.calls[1].Credits)
+	}
+}
