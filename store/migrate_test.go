@@ -255,18 +255,8 @@ func TestOpenNewerSchema(t *testing.T) {
 func TestMigrationStatusChecks(t *testing.T) {
 	ctx := context.Background()
 	path := t.TempDir() + "/hub.db"
-	migs, err := loadMigrations(migrationFiles)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := sqlite.OpenConn(path, sqlite.OpenReadWrite|sqlite.OpenCreate|sqlite.OpenWAL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := migrate(conn, migs[:4]); err != nil {
-		t.Fatal(err)
-	}
-	err = sqlitex.ExecuteScript(conn, `
+	conn := openAtVersion(t, path, 4)
+	err := sqlitex.ExecuteScript(conn, `
 		INSERT INTO model_calls (id, request_id, created_at, api, key_id, account_id, provider, credential_id, model,
 		  upstream_model, stream, status, http_status, error_type, error_message, prompt_tokens, completion_tokens,
 		  cached_tokens, cache_write_tokens, reasoning_tokens, images, usage_estimated, ttfb_us, duration_us, attempts, credits)
@@ -357,4 +347,22 @@ func TestMigrationStatusChecks(t *testing.T) {
 			t.Errorf("new attempt: %q, want id 6 after the old 5", got)
 		}
 	})
+}
+
+// openAtVersion creates a database at path with the first n migrations
+// only, as an older hub left it, and returns a connection to it.
+func openAtVersion(t *testing.T, path string, n int) *sqlite.Conn {
+	t.Helper()
+	migs, err := loadMigrations(migrationFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := sqlite.OpenConn(path, sqlite.OpenReadWrite|sqlite.OpenCreate|sqlite.OpenWAL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate(conn, migs[:n]); err != nil {
+		t.Fatal(err)
+	}
+	return conn
 }

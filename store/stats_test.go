@@ -523,18 +523,8 @@ func TestWriteStatsCSV(t *testing.T) {
 func TestMigrationRollsUpOldCalls(t *testing.T) {
 	ctx := context.Background()
 	path := t.TempDir() + "/hub.db"
-	migs, err := loadMigrations(migrationFiles)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := sqlite.OpenConn(path, sqlite.OpenReadWrite|sqlite.OpenCreate|sqlite.OpenWAL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := migrate(conn, migs[:2]); err != nil {
-		t.Fatal(err)
-	}
-	err = sqlitex.ExecuteScript(conn, `
+	conn := openAtVersion(t, path, 2)
+	err := sqlitex.ExecuteScript(conn, `
 		INSERT INTO accounts (name, created_at) VALUES ('acme', 0);
 		INSERT INTO model_calls (created_at, account_id, key_id, provider, model, status, prompt_tokens)
 		VALUES (1700000000000, 1, 2, 'openai', 'gpt-4o', 'ok', 10),
