@@ -24,9 +24,7 @@ import (
 var pinSizeClasses = sync.OnceFunc(func() {
 	tls := libc.NewTLS()
 	defer tls.Close()
-	for size := 16; size <= 16<<10; size *= 2 {
-		// The largest object of the class: size itself, less nothing
-		// (sizes are rounded up to a power of two).
+	for size := 16; size <= 16<<10; size *= 2 { // a size is its class's largest object
 		libc.Xmalloc(tls, libc.Tsize_t(size))
 	}
 })

@@ -333,7 +333,8 @@ func (r *SettleIn) Append(dst []byte) []byte {
 // Parse decodes the record; on error r is left as it was. An empty usage
 // field decodes as zero usage.
 func (r *SettleIn) Parse(rec []byte) error {
-	// As QuoteIn.Parse: checked first, then stored field by field.
+	// As QuoteIn.Parse: checked first, then stored field by field. The
+	// record has 12 fields; the array is i64Fields' size.
 	var f [13][]byte
 	if _, err := Fields(rec, f[:12]); err != nil {
 		return err
